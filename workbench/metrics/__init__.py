@@ -1,0 +1,19 @@
+"""Pure metric functions over canonical frames (a practice, or a mapping of table name to frame).
+
+No I/O, no charts: every figure a report shows comes from one of these.
+"""
+
+from workbench.metrics.aging import AGING_DEFINITION, aging, ledger
+from workbench.metrics.production import PRODUCTION_DEFINITION, production
+from workbench.metrics.recall import RECALL_DEFINITION, hygiene_reappointment, recall
+
+__all__ = [
+    "AGING_DEFINITION",
+    "PRODUCTION_DEFINITION",
+    "RECALL_DEFINITION",
+    "aging",
+    "hygiene_reappointment",
+    "ledger",
+    "production",
+    "recall",
+]

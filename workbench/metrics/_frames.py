@@ -1,0 +1,36 @@
+"""Inputs of the metric functions: a connected practice or a mapping of table name to frame."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+
+import pandas as pd
+
+from workbench.errors import SchemaError, UsageError
+from workbench.model import FrameProvider
+
+__all__ = ["Frames", "day", "table"]
+
+Frames = FrameProvider | Mapping[str, pd.DataFrame]
+
+
+def table(data: Frames, name: str) -> pd.DataFrame:
+    """The canonical frame ``name`` from a practice or a mapping."""
+    if isinstance(data, Mapping):
+        try:
+            return data[name]
+        except KeyError:
+            raise SchemaError(f"the frames given have no {name!r} table") from None
+    return data.frame(name)
+
+
+def day(value: date | datetime | str | pd.Timestamp, what: str = "date") -> pd.Timestamp:
+    """A calendar day as a midnight Timestamp (accepts date, datetime, ISO string)."""
+    try:
+        stamp = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        raise UsageError(f"bad {what} {value!r}: expected a date like 2026-10-31") from None
+    if pd.isna(stamp):
+        raise UsageError(f"bad {what} {value!r}: expected a date like 2026-10-31")
+    return stamp.normalize()

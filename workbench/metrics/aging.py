@@ -1,0 +1,103 @@
+"""Accounts receivable aging, by family (guarantor) or by patient, as of any date."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from workbench.metrics._frames import Frames, day, table
+
+__all__ = ["AGING_COLUMNS", "AGING_DEFINITION", "PAID_CLAIMPROC_STATUSES", "aging", "ledger"]
+
+PAID_CLAIMPROC_STATUSES = ("received", "supplemental", "cap_claim", "cap_complete")
+BUCKETS = ("bal_over_90", "bal_61_90", "bal_31_60", "bal_0_30")  # oldest first
+AGING_COLUMNS = ["bal_0_30", "bal_31_60", "bal_61_90", "bal_over_90", "balance", "ins_est", "patient_portion"]
+
+AGING_DEFINITION = """\
+**Aging** (Open Dental's family aging). Charges: completed procedures (fee) on their procedure date and
+positive adjustments on their adjustment date. Credits: negative adjustments, patient payments on their
+payment date, and insurance payments plus write-offs of received, supplemental and capitation claims on
+their insurance payment date. Nothing dated after the as-of date counts. Charges fall into 0–30, 31–60,
+61–90 and over-90 day buckets by age; all credits are applied to the oldest bucket first, so a family whose
+credits exceed its charges shows a credit (negative) balance and empty buckets. Insurance estimate =
+expected insurance payment + write-off on claims not yet received as of that date; patient portion =
+balance − insurance estimate."""
+
+
+def ledger(data: Frames) -> pd.DataFrame:
+    """Every dated money movement per patient: amount > 0 is a charge, < 0 a credit."""
+    procs = table(data, "procedures")
+    adjs = table(data, "adjustments")
+    pays = table(data, "patient_payments")
+    ins = table(data, "insurance")
+    done = procs[procs["status"] == "completed"]
+    completed_ids = done["procedure_id"]
+    paid = ins[ins["status"].isin(PAID_CLAIMPROC_STATUSES)
+               & (ins["procedure_id"].isna() | ins["procedure_id"].isin(completed_ids))]
+    parts = [
+        pd.DataFrame({"patient_id": done["patient_id"], "date": done["date"], "amount": done["fee"],
+                      "kind": "procedure"}),
+        pd.DataFrame({"patient_id": adjs["patient_id"], "date": adjs["date"], "amount": adjs["amount"],
+                      "kind": "adjustment"}),
+        pd.DataFrame({"patient_id": pays["patient_id"], "date": pays["date"], "amount": -pays["amount"],
+                      "kind": "patient_payment"}),
+        pd.DataFrame({"patient_id": paid["patient_id"], "date": paid["date_paid"],
+                      "amount": -(paid["ins_paid"] + paid["write_off"]), "kind": "insurance"}),
+    ]
+    return pd.concat(parts, ignore_index=True)
+
+
+def aging(data: Frames, as_of: date | str, by: Literal["family", "patient"] = "family") -> pd.DataFrame:
+    """Aged balances as of ``as_of``: one row per guarantor (or patient) with anything outstanding.
+
+    Columns: guarantor_id (and patient_id when ``by="patient"``), bal_0_30, bal_31_60, bal_61_90,
+    bal_over_90, balance, ins_est, patient_portion. See ``AGING_DEFINITION``.
+    """
+    cutoff = day(as_of, "as-of date")
+    patients = table(data, "patients")[["patient_id", "guarantor_id"]]
+    keys = ["guarantor_id"] if by == "family" else ["patient_id", "guarantor_id"]
+
+    moves = ledger(data)
+    moves = moves[moves["date"].notna() & (moves["date"] <= cutoff)]
+    moves = moves.merge(patients, on="patient_id", how="left")
+    amount = moves["amount"].to_numpy()
+    age = (cutoff - moves["date"]).dt.days.to_numpy()
+    charge = np.where(amount > 0, amount, 0.0)
+    sums = pd.DataFrame({
+        **{k: moves[k] for k in keys},
+        "bal_over_90": np.where(age > 90, charge, 0.0),
+        "bal_61_90": np.where((age > 60) & (age <= 90), charge, 0.0),
+        "bal_31_60": np.where((age > 30) & (age <= 60), charge, 0.0),
+        "bal_0_30": np.where(age <= 30, charge, 0.0),
+        "credits": np.where(amount < 0, -amount, 0.0),
+        "balance": amount,
+    }).groupby(keys, dropna=False).sum()
+
+    remaining = sums.pop("credits").to_numpy()
+    for bucket in BUCKETS:  # credits pay off the oldest charges first
+        owed = sums[bucket].to_numpy()
+        sums[bucket] = np.maximum(owed - remaining, 0.0)
+        remaining = np.maximum(remaining - owed, 0.0)
+
+    est = _insurance_estimate(data, cutoff).merge(patients, on="patient_id", how="left")
+    est = est.groupby(keys, dropna=False)["ins_est"].sum()
+    result = sums.join(est, how="outer").fillna(0.0)
+    result["patient_portion"] = result["balance"] - result["ins_est"]
+    result = result[AGING_COLUMNS].round(2)
+    nonzero = (result.abs() >= 0.005).any(axis=1)
+    result = result[nonzero].reset_index()
+    for key in keys:
+        result[key] = result[key].astype("Int64")
+    return result[[*keys, *AGING_COLUMNS]].sort_values(keys, ignore_index=True)
+
+
+def _insurance_estimate(data: Frames, cutoff: pd.Timestamp) -> pd.DataFrame:
+    """Insurance outstanding at ``cutoff``: claims not received then, per patient."""
+    ins = table(data, "insurance")
+    pending = (ins["status"] == "not_received") | (
+        (ins["status"] == "received") & (ins["date_paid"].isna() | (ins["date_paid"] > cutoff)))
+    rows = ins[pending & (ins["proc_date"] <= cutoff)]
+    return pd.DataFrame({"patient_id": rows["patient_id"], "ins_est": rows["ins_pay_est"] + rows["write_off"]})

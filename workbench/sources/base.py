@@ -1,0 +1,95 @@
+"""The Source protocol and the registry of sources keyed by URL scheme."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Protocol
+
+import pandas as pd
+
+from workbench.errors import UnknownSchemeError, UsageError
+
+__all__ = [
+    "Progress", "Scheme", "Source", "SourceInfo", "cache_key", "open_source", "parse_query", "register", "schemes",
+]
+
+Progress = Callable[[str, int], None]
+"""Called after each table is read: (table name, rows)."""
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """What a source says about the practice behind it."""
+
+    system: str  # e.g. "Open Dental (SQLite)"
+    practice_name: str | None = None
+    data_as_of: date | None = None  # last day with data, where the source knows it (the demo does)
+
+
+class Source(Protocol):
+    """A practice system mapped to canonical frames."""
+
+    @property
+    def url(self) -> str:
+        """The source URL as it may be shown: secrets masked."""
+        ...
+
+    def info(self) -> SourceInfo: ...
+
+    def read(self, tables: Sequence[str], progress: Progress | None = None) -> dict[str, pd.DataFrame]:
+        """Read the named canonical tables, conformed to ``workbench.model``."""
+        ...
+
+
+@dataclass(frozen=True)
+class Scheme:
+    name: str
+    description: str
+    example: str
+    factory: Callable[[str], Source]
+
+
+_SCHEMES: dict[str, Scheme] = {}
+
+
+def register(name: str, factory: Callable[[str], Source], description: str, example: str) -> None:
+    """Make ``factory(url)`` the source for URLs starting with ``name:``."""
+    _SCHEMES[name] = Scheme(name, description, example, factory)
+
+
+def schemes() -> list[Scheme]:
+    """Registered schemes, sorted by name."""
+    return [_SCHEMES[k] for k in sorted(_SCHEMES)]
+
+
+def open_source(url: str) -> Source:
+    """The source for ``url``; an unknown scheme raises an error listing the known ones."""
+    scheme = url.split(":", 1)[0] if ":" in url else ""
+    if scheme not in _SCHEMES:
+        known = ", ".join(f"{s.name}:" for s in schemes())
+        shown = f"'{scheme}:'" if scheme else f"in {url!r} (no scheme)"
+        raise UnknownSchemeError(f"unknown source scheme {shown}; known schemes: {known}")
+    return _SCHEMES[scheme].factory(url)
+
+
+def cache_key(*parts: str) -> str:
+    """A stable, filesystem-safe directory name for a source (readable prefix + hash)."""
+    readable = re.sub(r"[^A-Za-z0-9]+", "-", "-".join(parts[:-1] or parts)).strip("-")[:40]
+    digest = hashlib.sha256("\0".join(parts).encode()).hexdigest()[:10]
+    return f"{readable}-{digest}" if readable else digest
+
+
+def parse_query(url: str, allowed: Iterable[str]) -> dict[str, str]:
+    """The ``?a=1&b=2`` part of a URL; an unknown key is a UsageError naming the allowed ones."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    allowed = list(allowed)
+    query = dict(parse_qsl(urlsplit(url).query, keep_blank_values=True))
+    unknown = sorted(set(query) - set(allowed))
+    if unknown:
+        raise UsageError(f"unknown option(s) {', '.join(unknown)} in {url!r}; allowed: {', '.join(allowed)}")
+    return query

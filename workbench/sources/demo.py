@@ -1,0 +1,45 @@
+"""The demo practice: generated on first use into the cache directory, then read as Open Dental."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from workbench.config import cache_root
+from workbench.demo import generate
+from workbench.errors import UsageError
+from workbench.sources.base import parse_query, register
+from workbench.sources.opendental_sql import OpenDentalSQL, sqlite_source
+
+__all__ = ["demo_source"]
+
+DEFAULTS = {"patients": 2000, "years": 3, "seed": 7}
+
+
+def _int_option(query: dict[str, str], name: str) -> int:
+    raw = query.get(name, str(DEFAULTS[name]))
+    try:
+        value = int(raw)
+    except ValueError:
+        raise UsageError(f"demo: option {name} must be a whole number, got {raw!r}") from None
+    if value < 1 or value > 1_000_000:
+        raise UsageError(f"demo: option {name} must be between 1 and 1000000, got {value}")
+    return value
+
+
+def demo_source(url: str = "demo:") -> OpenDentalSQL:
+    """``demo:?patients=N&years=Y&seed=S&end=YYYY-MM-DD`` (end defaults to today)."""
+    query = parse_query(url, [*DEFAULTS, "end"])
+    patients, years, seed = (_int_option(query, k) for k in DEFAULTS)
+    try:
+        end = date.fromisoformat(query["end"]) if "end" in query else date.today()
+    except ValueError:
+        raise UsageError(f"demo: option end must be a date YYYY-MM-DD, got {query['end']!r}") from None
+    canonical = f"demo:?patients={patients}&years={years}&seed={seed}&end={end.isoformat()}"
+    path = cache_root() / "demo" / f"demo-p{patients}-y{years}-s{seed}-{end.isoformat()}.db"
+    if not path.exists():
+        generate(path, patients=patients, years=years, seed=seed, end=end)
+    return sqlite_source(path, url=canonical, system="Demo practice (Open Dental schema)", data_as_of=end)
+
+
+register("demo", demo_source, "built-in synthetic practice (Open Dental schema), generated on first use",
+         "demo:?patients=2000&years=3&seed=7")

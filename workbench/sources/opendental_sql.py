@@ -1,0 +1,196 @@
+"""Open Dental's database, read with SELECT statements through any DB-API connection.
+
+Everything Open Dental-specific lives here: table and column names, integer enums, "0 means none"
+foreign keys, the fee formula ProcFee × (UnitQty + BaseUnits), the packed recall interval.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Sequence
+from contextlib import closing
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from workbench import model
+from workbench.errors import SourceError, SourceNotFoundError
+from workbench.sources.base import Progress, SourceInfo, register
+
+__all__ = ["QUERIES", "OpenDentalSQL", "fetch_frame", "map_table", "sqlite_source"]
+
+PROC_STATUS = dict(enumerate(
+    ["", "planned", "completed", "existing_current", "existing_other", "referred", "deleted", "condition",
+     "planned_inactive"]))
+PAT_STATUS = dict(enumerate(model.PATIENT_STATUSES))
+APT_STATUS = dict(enumerate(model.APPOINTMENT_STATUSES))
+CLAIMPROC_STATUS = dict(enumerate(model.CLAIMPROC_STATUSES))
+
+# One SELECT per canonical table; column aliases are canonical names or raw inputs mapped below.
+QUERIES: dict[str, str] = {
+    "providers": "SELECT ProvNum AS provider_id, Abbr AS abbr, FName AS first, LName AS last, Suffix AS suffix, "
+                 "IsSecondary AS is_hygienist, IsHidden AS hidden FROM provider",
+    "clinics": "SELECT ClinicNum AS clinic_id, Description AS name FROM clinic",
+    "patients": "SELECT p.PatNum AS patient_id, p.Guarantor AS guarantor_id, p.LName AS last_name, "
+                "p.FName AS first_name, p.Birthdate AS birthdate, p.PatStatus AS status, "
+                "p.PriProv AS primary_provider_id, p.SecProv AS hygienist_id, p.ClinicNum AS clinic_id, "
+                "p.DateFirstVisit AS first_visit_date, d.ItemName AS billing_type, p.HmPhone AS home_phone, "
+                "p.WirelessPhone AS mobile_phone, p.Email AS email "
+                "FROM patient p LEFT JOIN definition d ON d.DefNum = p.BillingType",
+    "procedures": "SELECT pl.ProcNum AS procedure_id, pl.PatNum AS patient_id, pl.ProvNum AS provider_id, "
+                  "pl.ClinicNum AS clinic_id, pl.AptNum AS appointment_id, pl.ProcDate AS date, "
+                  "pc.ProcCode AS code, pc.Descript AS description, d.ItemName AS category, "
+                  "pl.ProcStatus AS status, pl.ProcFee AS proc_fee, pl.UnitQty AS unit_qty, "
+                  "pl.BaseUnits AS base_units "
+                  "FROM procedurelog pl LEFT JOIN procedurecode pc ON pc.CodeNum = pl.CodeNum "
+                  "LEFT JOIN definition d ON d.DefNum = pc.ProcCat",
+    "adjustments": "SELECT a.AdjNum AS adjustment_id, a.PatNum AS patient_id, a.ProvNum AS provider_id, "
+                   "a.ClinicNum AS clinic_id, a.ProcNum AS procedure_id, a.AdjDate AS date, a.AdjAmt AS amount, "
+                   "d.ItemName AS type FROM adjustment a LEFT JOIN definition d ON d.DefNum = a.AdjType",
+    "patient_payments": "SELECT SplitNum AS split_id, PayNum AS payment_id, PatNum AS patient_id, "
+                        "ProvNum AS provider_id, ClinicNum AS clinic_id, ProcNum AS procedure_id, "
+                        "DatePay AS date, SplitAmt AS amount FROM paysplit",
+    "insurance": "SELECT ClaimProcNum AS claimproc_id, ProcNum AS procedure_id, ClaimNum AS claim_id, "
+                 "PatNum AS patient_id, ProvNum AS provider_id, ClinicNum AS clinic_id, Status AS status, "
+                 "InsPayEst AS ins_pay_est, InsPayAmt AS ins_paid, WriteOff AS write_off, "
+                 "WriteOffEst AS write_off_est, DateCP AS date_paid, ProcDate AS proc_date FROM claimproc",
+    "appointments": "SELECT AptNum AS appointment_id, PatNum AS patient_id, ProvNum AS provider_id, "
+                    "ProvHyg AS hygienist_id, ClinicNum AS clinic_id, AptDateTime AS start, "
+                    "LENGTH(Pattern) * 5 AS length_minutes, AptStatus AS status, IsHygiene AS is_hygiene, "
+                    "IsNewPatient AS is_new_patient FROM appointment",
+    "recalls": "SELECT r.RecallNum AS recall_id, r.PatNum AS patient_id, t.Description AS recall_type, "
+               "r.DateDue AS date_due, r.DatePrevious AS date_previous, r.DateScheduled AS date_scheduled, "
+               "r.RecallInterval AS recall_interval, r.IsDisabled AS disabled "
+               "FROM recall r LEFT JOIN recalltype t ON t.RecallTypeNum = r.RecallTypeNum",
+}
+
+# Foreign keys where Open Dental writes 0 for "none".
+_ZERO_IS_NONE = {
+    "patients": ["primary_provider_id", "hygienist_id", "clinic_id"],
+    "procedures": ["provider_id", "clinic_id", "appointment_id"],
+    "adjustments": ["provider_id", "clinic_id", "procedure_id"],
+    "patient_payments": ["provider_id", "clinic_id", "procedure_id"],
+    "insurance": ["procedure_id", "claim_id", "provider_id", "clinic_id"],
+    "appointments": ["provider_id", "hygienist_id", "clinic_id"],
+}
+
+
+def fetch_frame(conn: Any, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
+    """Run one SELECT on a DB-API connection and return its rows as a DataFrame."""
+    with closing(conn.cursor()) as cursor:
+        cursor.execute(sql, tuple(params))
+        columns = [d[0] for d in cursor.description]
+        rows = cursor.fetchall()
+    return pd.DataFrame.from_records(rows, columns=columns)
+
+
+def _enum(values: pd.Series, mapping: dict[int, str], what: str) -> pd.Series:
+    codes = pd.to_numeric(values, errors="coerce").astype("Int64")
+    names = codes.map(mapping)
+    bad = names.isna() & codes.notna()
+    if bad.any():
+        raise SourceError(f"unknown {what} code(s) {sorted(set(codes[bad].tolist()))}")
+    return names
+
+
+def _text(values: pd.Series) -> pd.Series:
+    text = values.astype("string").str.strip()
+    return text.mask(text == "")
+
+
+def map_table(table: str, raw: pd.DataFrame) -> pd.DataFrame:
+    """Map one table's raw Open Dental columns (aliased by QUERIES) to the canonical frame."""
+    df = raw.copy()
+    for column in _ZERO_IS_NONE.get(table, []):
+        df[column] = pd.to_numeric(df[column]).astype("Int64").replace(0, pd.NA)
+    if table == "providers":
+        df["name"] = (_text(df["first"]).fillna("") + " " + _text(df["last"]).fillna("")).str.strip()
+        df["name"] = df["name"] + _text(df["suffix"]).map(lambda s: f", {s}" if isinstance(s, str) else "")
+        df["is_hygienist"] = df["is_hygienist"].astype(bool)
+        df["hidden"] = df["hidden"].astype(bool)
+    elif table == "patients":
+        df["status"] = _enum(df["status"], PAT_STATUS, "PatStatus")
+        df["phone"] = _text(df["mobile_phone"]).fillna(_text(df["home_phone"]))
+        df["email"] = _text(df["email"])
+    elif table == "procedures":
+        df["status"] = _enum(df["status"], PROC_STATUS, "ProcStatus")
+        units = pd.to_numeric(df["unit_qty"]) + pd.to_numeric(df["base_units"])
+        df["fee"] = (pd.to_numeric(df["proc_fee"]) * units).round(2)
+    elif table == "insurance":
+        df["status"] = _enum(df["status"], CLAIMPROC_STATUS, "claimproc Status")
+    elif table == "appointments":
+        df["status"] = _enum(df["status"], APT_STATUS, "AptStatus")
+        df["is_hygiene"] = df["is_hygiene"].astype(bool)
+        df["is_new_patient"] = df["is_new_patient"].astype(bool)
+    elif table == "recalls":
+        interval = pd.to_numeric(df["recall_interval"]).astype("Int64")
+        df["interval_months"] = (interval // 65536) % 256
+        df["disabled"] = df["disabled"].astype(bool)
+    return model.conform(table, df)
+
+
+class OpenDentalSQL:
+    """Open Dental's tables through a DB-API connection factory."""
+
+    def __init__(self, connect: Callable[[], Any], url: str, system: str,
+                 data_as_of: date | None = None) -> None:
+        self._connect = connect
+        self._url = url
+        self._system = system
+        self._data_as_of = data_as_of
+
+    @property
+    def url(self) -> str:
+        return self._url
+
+    def info(self) -> SourceInfo:
+        with closing(self._connect()) as conn:
+            prefs = fetch_frame(conn, "SELECT PrefName, ValueString FROM preference WHERE PrefName = ?",
+                                ["PracticeTitle"])
+        name = str(prefs["ValueString"].iloc[0]) if len(prefs) else None
+        return SourceInfo(system=self._system, practice_name=name, data_as_of=self._data_as_of)
+
+    def read(self, tables: Sequence[str], progress: Progress | None = None) -> dict[str, pd.DataFrame]:
+        frames = {}
+        with closing(self._connect()) as conn:
+            for table in tables:
+                raw = fetch_frame(conn, QUERIES[table])
+                frames[table] = map_table(table, raw)
+                if progress:
+                    progress(table, len(frames[table]))
+        return frames
+
+
+def _sqlite_connector(path: Path) -> Callable[[], sqlite3.Connection]:
+    def connect() -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            conn.execute("SELECT 1 FROM procedurelog LIMIT 1")
+        except sqlite3.Error as exc:
+            raise SourceError(f"{path} is not an Open Dental database ({exc})") from None
+        return conn
+
+    return connect
+
+
+def sqlite_source(path: str | Path, url: str | None = None, system: str = "Open Dental (SQLite file)",
+                  data_as_of: date | None = None) -> OpenDentalSQL:
+    """An Open Dental source over an SQLite file holding Open Dental's tables (read-only)."""
+    resolved = Path(path).expanduser().resolve()
+    if not resolved.is_file():
+        raise SourceNotFoundError(f"no Open Dental database file at {resolved}")
+    return OpenDentalSQL(_sqlite_connector(resolved), url or f"opendental+sqlite://{resolved}", system,
+                         data_as_of)
+
+
+def _from_url(url: str) -> OpenDentalSQL:
+    rest = url.split("://", 1)[1] if "://" in url else url.split(":", 1)[1]
+    if not rest:
+        raise SourceNotFoundError(f"no database path in {url!r} (expected opendental+sqlite:///path/to/file.db)")
+    return sqlite_source(rest)
+
+
+register("opendental+sqlite", _from_url, "Open Dental tables in an SQLite file",
+         "opendental+sqlite:///path/to/opendental.db")
