@@ -3,17 +3,27 @@
 No I/O, no charts: every figure a report shows comes from one of these.
 """
 
-from workbench.metrics.aging import AGING_DEFINITION, aging, ledger
+from workbench.metrics.aging import AGING_DEFINITION, aging, aging_summary, largest_balances, ledger
 from workbench.metrics.production import PRODUCTION_DEFINITION, production
-from workbench.metrics.recall import RECALL_DEFINITION, hygiene_reappointment, recall
+from workbench.metrics.recall import (
+    RECALL_DEFINITION,
+    hygiene_reappointment,
+    overdue_by_age,
+    recall,
+    recall_summary,
+)
 
 __all__ = [
     "AGING_DEFINITION",
     "PRODUCTION_DEFINITION",
     "RECALL_DEFINITION",
     "aging",
+    "aging_summary",
     "hygiene_reappointment",
+    "largest_balances",
     "ledger",
     "production",
+    "overdue_by_age",
     "recall",
+    "recall_summary",
 ]

@@ -10,7 +10,10 @@ import pandas as pd
 
 from workbench.metrics._frames import Frames, day, table
 
-__all__ = ["AGING_COLUMNS", "AGING_DEFINITION", "PAID_CLAIMPROC_STATUSES", "aging", "ledger"]
+__all__ = [
+    "AGING_COLUMNS", "AGING_DEFINITION", "PAID_CLAIMPROC_STATUSES", "aging", "aging_summary", "largest_balances",
+    "ledger", "patient_names",
+]
 
 PAID_CLAIMPROC_STATUSES = ("received", "supplemental", "cap_claim", "cap_complete")
 BUCKETS = ("bal_over_90", "bal_61_90", "bal_31_60", "bal_0_30")  # oldest first
@@ -101,3 +104,42 @@ def _insurance_estimate(data: Frames, cutoff: pd.Timestamp) -> pd.DataFrame:
         (ins["status"] == "received") & (ins["date_paid"].isna() | (ins["date_paid"] > cutoff)))
     rows = ins[pending & (ins["proc_date"] <= cutoff)]
     return pd.DataFrame({"patient_id": rows["patient_id"], "ins_est": rows["ins_pay_est"] + rows["write_off"]})
+
+
+def aging_summary(table: pd.DataFrame) -> dict[str, float]:
+    """Headline figures of an aging table: totals per bucket, over-90 share, families owing, credits."""
+    owing = table[table["balance"] > 0]
+    positive = float(owing["balance"].sum())
+    over_90 = float(table["bal_over_90"].sum())
+    return {
+        "total": round(float(table["balance"].sum()), 2),
+        **{c: round(float(table[c].sum()), 2) for c in ("bal_0_30", "bal_31_60", "bal_61_90", "bal_over_90")},
+        "over_90_pct": round(100 * over_90 / positive, 2) if positive else float("nan"),
+        "ins_est": round(float(table["ins_est"].sum()), 2),
+        "patient_portion": round(float(table["patient_portion"].sum()), 2),
+        "families_owing": float(len(owing)),
+        "credit_balances": round(float(table.loc[table["balance"] < 0, "balance"].sum()), 2),
+    }
+
+
+def largest_balances(data: Frames, aged: pd.DataFrame, as_of: date | str, n: int = 15) -> pd.DataFrame:
+    """The ``n`` largest family balances with the guarantor's name and the family's last payment date."""
+    cutoff = day(as_of, "as-of date")
+    patients = patient_names(data)
+    pays = table(data, "patient_payments")
+    pays = pays[pays["date"] <= cutoff].merge(patients[["patient_id", "guarantor_id"]], on="patient_id")
+    last_paid = pays.groupby("guarantor_id")["date"].max().rename("last_payment")
+    top = aged.nlargest(n, "balance").join(last_paid, on="guarantor_id")
+    names = patients.set_index("patient_id")["name"]
+    top.insert(1, "guarantor", top["guarantor_id"].map(names))
+    return top[["guarantor_id", "guarantor", "balance", "bal_over_90", "ins_est", "patient_portion",
+                "last_payment"]].reset_index(drop=True)
+
+
+def patient_names(data: Frames) -> pd.DataFrame:
+    """patient_id, guarantor_id and "Last, First" of every patient."""
+    patients = table(data, "patients")
+    name = patients["last_name"].fillna("") + ", " + patients["first_name"].fillna("")
+    return pd.DataFrame({"patient_id": patients["patient_id"], "guarantor_id": patients["guarantor_id"],
+                         "name": name.str.strip(", ")})
+

@@ -10,7 +10,9 @@ import pandas as pd
 from workbench.errors import UsageError
 from workbench.metrics._frames import Frames, day, table
 
-__all__ = ["RECALL_DEFINITION", "RECALL_STATUSES", "hygiene_reappointment", "recall"]
+__all__ = [
+    "RECALL_DEFINITION", "RECALL_STATUSES", "hygiene_reappointment", "overdue_by_age", "recall", "recall_summary",
+]
 
 RECALL_STATUSES = ("overdue", "due", "scheduled", "not_due")
 
@@ -71,3 +73,27 @@ def hygiene_reappointment(data: Frames, start: date | str, end: date | str) -> p
         "appointment_id": visits["appointment_id"], "patient_id": visits["patient_id"],
         "hygienist_id": visits["hygienist_id"], "start": visits["start"], "reappointed": reappointed,
     }).reset_index(drop=True)
+
+
+OVERDUE_BANDS = ((0, 90, "Under 3 months"), (90, 180, "3–6 months"), (180, 365, "6–12 months"),
+                 (365, 100_000, "Over 12 months"))
+
+
+def overdue_by_age(table: pd.DataFrame) -> pd.DataFrame:
+    """Overdue recalls counted by how long they are overdue (band, patients)."""
+    overdue = table[table["status"] == "overdue"]["days_overdue"]
+    rows = [(label, int(((overdue > low) & (overdue <= high)).sum()) if low else int((overdue <= high).sum()))
+            for low, high, label in OVERDUE_BANDS]
+    return pd.DataFrame(rows, columns=["overdue_for", "patients"])
+
+
+def recall_summary(table: pd.DataFrame, reappointment: pd.DataFrame) -> dict[str, float]:
+    """Counts per recall status, active recalls, and the hygiene reappointment percentage."""
+    counts = table["status"].value_counts()
+    visits = len(reappointment)
+    return {
+        **{status: float(counts.get(status, 0)) for status in RECALL_STATUSES},
+        "active": float(len(table)),
+        "hygiene_visits": float(visits),
+        "reappointment_pct": round(100 * float(reappointment["reappointed"].mean()), 2) if visits else float("nan"),
+    }

@@ -1,0 +1,123 @@
+"""The ``workbench`` command: demo, report, refresh, sources.
+
+Every error a user can cause is one line on stderr (``error: ...``) and exit code 2; an unexpected
+failure is one line too and exit code 1 (set WORKBENCH_DEBUG=1 for the traceback).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from typer.exceptions import TyperException
+
+from workbench.errors import UsageError, WorkbenchError
+from workbench.periods import parse_date
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(help="Practice Reporting Workbench: dental practice data to dentist-ready HTML reports.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+out = Console(highlight=False)
+
+SourceOpt = Annotated[str, typer.Option("--source", "-s", help="Practice URL, e.g. demo: (see `workbench sources`).")]
+OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Directory for the HTML reports.")]
+CacheOpt = Annotated[Path | None, typer.Option("--cache-dir", help="Cache directory (default: $WORKBENCH_CACHE_DIR "
+                                                                   "or the user cache directory).")]
+
+
+@app.command()
+def demo(
+    out_dir: OutOpt = Path("reports/demo"),
+    patients: Annotated[int, typer.Option(help="Patients in the demo practice.")] = 2000,
+    years: Annotated[int, typer.Option(help="Years of history.")] = 3,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
+    end: Annotated[str | None, typer.Option(help="Last day with data, YYYY-MM-DD (default today).")] = None,
+    cache_dir: CacheOpt = None,
+) -> None:
+    """Generate the demo practice (if needed) and write its three reports as HTML."""
+    from workbench.reports import REPORTS, render_report
+
+    last = parse_date(end, "end date")
+    source = f"demo:?patients={patients}&years={years}&seed={seed}" + (f"&end={last}" if last else "")
+    for name in REPORTS:
+        path = render_report(name, source, out_dir, cache_dir=cache_dir)
+        out.print(f"{name:<11} {path}")
+
+
+@app.command()
+def report(
+    name: Annotated[str, typer.Argument(help="aging, production or recall.")],
+    source: SourceOpt,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="As-of date YYYY-MM-DD (aging, recall).")] = None,
+    start: Annotated[str | None, typer.Option(help="Period start YYYY-MM-DD (production).")] = None,
+    end: Annotated[str | None, typer.Option(help="Period end YYYY-MM-DD (production).")] = None,
+    out_dir: OutOpt = Path("reports"),
+    title: Annotated[str | None, typer.Option(help="Report title shown in the header.")] = None,
+    cache_dir: CacheOpt = None,
+) -> None:
+    """Run one report for one practice and write it as HTML."""
+    from workbench.reports import REPORTS, render_report
+
+    if name not in REPORTS:
+        raise UsageError(f"unknown report {name!r}; choose from {', '.join(REPORTS)}")
+    day, first, last = parse_date(as_of, "as-of date"), parse_date(start, "start date"), parse_date(end, "end date")
+    if first and last and first > last:
+        raise UsageError(f"start date {first} is after end date {last}")
+    path = render_report(name, source, out_dir, as_of=day, start=first, end=last, title=title, cache_dir=cache_dir)
+    out.print(str(path))
+
+
+@app.command()
+def refresh(source: SourceOpt, cache_dir: CacheOpt = None) -> None:
+    """Extract the practice's data into the cache now."""
+    from workbench.practice import connect
+
+    practice = connect(source, cache_dir=cache_dir)
+    manifest = practice.refresh(progress=lambda table, rows: out.print(f"  {table:<17} {rows:>10,} rows"))
+    out.print(f"{manifest.practice_name or manifest.source}: cached {sum(manifest.rows.values()):,} rows "
+              f"at {practice.store.dir}")
+
+
+@app.command()
+def sources() -> None:
+    """List the source URL schemes this workbench knows."""
+    from workbench.sources import schemes
+
+    for scheme in schemes():
+        out.print(f"[bold]{scheme.name}:[/bold]  {scheme.description}\n    e.g. {scheme.example}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the CLI and turn every error into one line and an exit code."""
+    command = typer.main.get_command(app)
+    try:
+        command.main(args=argv, prog_name="workbench", standalone_mode=False)
+    except WorkbenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except typer.Abort:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except typer.Exit as exc:
+        return int(exc.exit_code)
+    except TyperException as exc:  # bad or missing option: typer's usage errors
+        print(f"error: {exc.format_message()}", file=sys.stderr)  # type: ignore[attr-defined]
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if os.environ.get("WORKBENCH_DEBUG"):
+            raise
+        print(f"error: unexpected {type(exc).__name__}: {exc} (set WORKBENCH_DEBUG=1 for details)", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""Report dates: parsing what a user typed and choosing sensible defaults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from workbench.errors import UsageError
+
+__all__ = ["Period", "parse_date", "resolve_as_of", "resolve_period", "trailing_months"]
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date
+    end: date
+
+    def label(self) -> str:
+        from workbench.formatting import long_date
+
+        return f"{long_date(self.start)} – {long_date(self.end)}"
+
+
+def parse_date(value: str | date | None, what: str = "date") -> date | None:
+    """``YYYY-MM-DD`` (or a date) to a date; None stays None; anything else is a UsageError."""
+    if value is None or isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(value.strip())
+    except (ValueError, AttributeError):
+        raise UsageError(f"bad {what} {value!r}: expected YYYY-MM-DD, e.g. 2026-10-31") from None
+
+
+def resolve_as_of(value: str | date | None, default: date) -> date:
+    """The as-of date given, else ``default`` (the practice's last day with data)."""
+    return parse_date(value, "as-of date") or default
+
+
+def resolve_period(start: str | date | None, end: str | date | None, default_end: date) -> Period:
+    """The period given; the end defaults to ``default_end``, the start to January 1 of the end's year."""
+    last = parse_date(end, "end date") or default_end
+    first = parse_date(start, "start date") or date(last.year, 1, 1)
+    if first > last:
+        raise UsageError(f"start date {first} is after end date {last}")
+    return Period(first, last)
+
+
+def trailing_months(end: date, months: int) -> Period:
+    """The ``months`` calendar months ending with ``end``'s month (the last one up to ``end``)."""
+    if months < 1:
+        raise UsageError("months must be at least 1")
+    index = end.year * 12 + end.month - 1 - (months - 1)
+    return Period(date(index // 12, index % 12 + 1, 1), end)

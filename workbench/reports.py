@@ -1,0 +1,140 @@
+"""Run a report notebook with papermill and export it to dentist-facing HTML through our template."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from workbench import __version__
+from workbench.config import cache_root
+from workbench.errors import ReportError, UsageError, WorkbenchError
+from workbench.formatting import long_date
+from workbench.periods import resolve_as_of, resolve_period
+from workbench.practice import connect
+
+__all__ = ["REPORTS", "ReportSpec", "render_report", "resource_dir"]
+
+DEFAULT_BRAND_COLOR = "#0b5d8c"
+
+
+@dataclass(frozen=True)
+class ReportSpec:
+    name: str
+    notebook: str
+    title: str
+    dated: Literal["as_of", "period"]
+
+
+REPORTS: dict[str, ReportSpec] = {
+    spec.name: spec for spec in [
+        ReportSpec("aging", "aging.ipynb", "Accounts Receivable Aging", "as_of"),
+        ReportSpec("production", "production.ipynb", "Production & Income", "period"),
+        ReportSpec("recall", "recall.ipynb", "Recall & Hygiene", "as_of"),
+    ]
+}
+
+
+def resource_dir(kind: Literal["notebooks", "templates"]) -> Path:
+    """Where the notebooks or templates are: inside an installed wheel, else the source checkout."""
+    package = Path(__file__).resolve().parent
+    for candidate in (package / "_bundled" / kind, package.parent / kind):
+        if candidate.is_dir():
+            return candidate
+    raise ReportError(f"cannot find the workbench {kind} directory (looked beside {package})")
+
+
+def _spec(report: str) -> ReportSpec:
+    try:
+        return REPORTS[report]
+    except KeyError:
+        raise UsageError(f"unknown report {report!r}; choose from {', '.join(REPORTS)}") from None
+
+
+def render_report(report: str, source: str, out_dir: str | Path, *, as_of: str | date | None = None,
+                  start: str | date | None = None, end: str | date | None = None,
+                  cache_dir: str | Path | None = None, title: str | None = None,
+                  brand_color: str = DEFAULT_BRAND_COLOR, kernel_name: str | None = None) -> Path:
+    """Execute one report for the practice at ``source`` and write ``<out_dir>/<report>.html``.
+
+    Dates default to the practice's last day with data (the period to January 1 of that year).
+    The parameters passed to the notebook hold no secret: only the source URL and dates.
+    """
+    spec = _spec(report)
+    practice = connect(source, cache_dir=cache_dir)
+    manifest = practice.manifest  # extracts into the cache once, outside the kernel
+    parameters: dict[str, Any] = {"source": source, "cache_dir": str(cache_root(cache_dir))}
+    if spec.dated == "as_of":
+        day = resolve_as_of(as_of, practice.data_as_of)
+        parameters["as_of"] = day.isoformat()
+        period_label, as_of_label = f"As of {long_date(day)}", long_date(day)
+    else:
+        period = resolve_period(start, end, practice.data_as_of)
+        parameters.update(start=period.start.isoformat(), end=period.end.isoformat())
+        period_label, as_of_label = period.label(), long_date(period.end)
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="workbench-") as tmp:
+        executed = Path(tmp) / spec.notebook
+        _execute(resource_dir("notebooks") / spec.notebook, executed, parameters, kernel_name, report)
+        context = {
+            "practice": practice.name, "title": title or spec.title, "period": period_label,
+            "as_of": as_of_label, "system": manifest.system, "practice_source": manifest.source,
+            "extracted_at": _stamp(manifest.extracted_at), "version": __version__,
+            "generated_at": datetime.now().astimezone().strftime("%B %d, %Y at %H:%M %Z").replace(" 0", " "),
+            "brand_color": brand_color, "logo": None,
+        }
+        page = export_html(executed, context)
+    target = out / f"{spec.name}.html"
+    partial = target.with_name(target.name + ".partial")
+    partial.write_text(page, encoding="utf-8")
+    os.replace(partial, target)
+    return target
+
+
+def _execute(notebook: Path, output: Path, parameters: dict[str, Any], kernel_name: str | None,
+             report: str) -> None:
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    try:
+        papermill.execute_notebook(str(notebook), str(output), parameters=parameters, kernel_name=kernel_name,
+                                   progress_bar=False, log_output=False, cwd=str(output.parent),
+                                   extra_arguments=["--IPKernelApp.log_level=ERROR"])
+    except PapermillExecutionError as exc:
+        raise ReportError(f"{report} report failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}") from None
+    except WorkbenchError:
+        raise
+    except Exception as exc:  # kernel start-up, missing kernel, I/O: one line for the user
+        raise ReportError(f"{report} report could not run: {type(exc).__name__}: {exc}") from None
+
+
+def export_html(executed: Path, context: Mapping[str, Any]) -> str:
+    """The executed notebook as one self-contained HTML page (no code, plotly.js embedded once)."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    book = nbformat.read(executed, as_version=4)
+    book.cells = [c for c in book.cells if c.cell_type != "code" or c.get("outputs")]
+    book.metadata["title"] = f"{context['practice']} – {context['title']}"
+    exporter = HTMLExporter(template_name="workbench", extra_template_basedirs=[str(resource_dir("templates"))],
+                            exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+    resources = {"workbench": {**context, "plotly_js": _plotly_js()}}
+    body, _ = exporter.from_notebook_node(book, resources=resources)
+    return str(body)
+
+
+def _plotly_js() -> str:
+    from plotly.offline import get_plotlyjs
+
+    return str(get_plotlyjs())
+
+
+def _stamp(iso: str) -> str:
+    moment = datetime.fromisoformat(iso).astimezone()
+    return moment.strftime("%B %d, %Y at %H:%M %Z").replace(" 0", " ")
