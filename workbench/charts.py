@@ -52,9 +52,10 @@ def production_trend(monthly: pd.DataFrame) -> go.Figure:
     return fig
 
 
-def bar_by_group(frame: pd.DataFrame, group: str, value: str, title: str, money: bool = True) -> go.Figure:
-    """One horizontal bar per group (e.g. production by provider)."""
-    data = frame.sort_values(value)
+def bar_by_group(frame: pd.DataFrame, group: str, value: str, title: str, money: bool = True,
+                 keep_order: bool = False) -> go.Figure:
+    """One horizontal bar per group (e.g. production by provider), largest on top unless ``keep_order``."""
+    data = frame.iloc[::-1] if keep_order else frame.sort_values(value)
     fig = _figure(title)
     fmt = "$%{x:,.0f}" if money else "%{x:,}"
     fig.add_bar(x=data[value], y=data[group].astype(str), orientation="h", marker_color=PALETTE[0],

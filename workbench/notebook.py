@@ -69,17 +69,17 @@ def kpis(items: Sequence[tuple[str, str, str]]) -> _Html:
 
 
 def show_table(frame: pd.DataFrame, formats: Mapping[str, Callable[[Any], str]] | None = None,
-               caption: str | None = None, numeric: Sequence[str] = ()) -> _Html:
-    """A readable table: formatted cells, right-aligned numbers, an optional caption."""
+               caption: str | None = None) -> _Html:
+    """A readable table: cells through ``formats``, numeric columns right-aligned, an optional caption."""
     formats = formats or {}
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    align = {c: ' class="num"' if pd.api.types.is_numeric_dtype(frame[c]) else "" for c in frame.columns}
+    head = "".join(f"<th{align[c]}>{html.escape(str(c))}</th>" for c in frame.columns)
     rows = []
     for record in frame.itertuples(index=False, name=None):
         cells = []
         for column, value in zip(frame.columns, record, strict=True):
             text = formats[column](value) if column in formats else ("–" if pd.isna(value) else str(value))
-            cls = ' class="num"' if column in formats or column in numeric else ""
-            cells.append(f"<td{cls}>{html.escape(text)}</td>")
+            cells.append(f"<td{align[column]}>{html.escape(text)}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
     empty = "" if rows else f'<tr><td colspan="{len(frame.columns)}">Nothing to show.</td></tr>'

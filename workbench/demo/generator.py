@@ -155,7 +155,7 @@ class _Practice:
 
         self.staff = rng.random(nfam) < 0.005
         self.insured = (rng.random(nfam) < 2 / 3) & ~self.staff
-        self.behaviour = rng.choice(4, p=[0.55, 0.30, 0.10, 0.05], size=nfam)
+        self.behaviour = rng.choice(4, p=[0.56, 0.30, 0.10, 0.04], size=nfam)
         self.senior_discount = rng.random(nfam) < 0.5
         self.clinic = rng.integers(1, self.clinics + 1, nfam)[family]
         self.dentist = rng.integers(1, self.n_dentists + 1, nfam)[family]
@@ -504,7 +504,7 @@ class _Practice:
         fin_amt = np.round(np.maximum(remaining * 0.015, 2.5), 2)
         adj.add(day=v_day[fin] + 60, amt=fin_amt[fin], pat=v_pat[fin], type=np.full(fin.sum(), cat.ADJ_FINANCE),
                 prov=self.dentist[v_pat[fin]], proc=np.zeros(fin.sum(), int))
-        bad = fin & (beh == 3) & (v_day + 240 <= self.end) & (rng.random(n_vis) < 0.5)
+        bad = fin & (beh == 3) & (v_day + 240 <= self.end) & (rng.random(n_vis) < 0.75)
         adj.add(day=v_day[bad] + 240, amt=-np.round(remaining[bad] + fin_amt[bad], 2), pat=v_pat[bad],
                 type=np.full(bad.sum(), cat.ADJ_BAD_DEBT), prov=self.dentist[v_pat[bad]],
                 proc=np.zeros(bad.sum(), int))

@@ -9,6 +9,7 @@ import pandas as pd
 
 from workbench.errors import SchemaError, UsageError
 from workbench.model import FrameProvider
+from workbench.periods import parse_date
 
 __all__ = ["Frames", "day", "table"]
 
@@ -26,11 +27,9 @@ def table(data: Frames, name: str) -> pd.DataFrame:
 
 
 def day(value: date | datetime | str | pd.Timestamp, what: str = "date") -> pd.Timestamp:
-    """A calendar day as a midnight Timestamp (accepts date, datetime, ISO string)."""
-    try:
-        stamp = pd.Timestamp(value)
-    except (TypeError, ValueError):
-        raise UsageError(f"bad {what} {value!r}: expected a date like 2026-10-31") from None
-    if pd.isna(stamp):
+    """A calendar day as a midnight Timestamp (accepts date, datetime, Timestamp, YYYY-MM-DD)."""
+    if isinstance(value, str):
+        value = parse_date(value, what)  # type: ignore[assignment]
+    if not isinstance(value, date) or pd.isna(value):
         raise UsageError(f"bad {what} {value!r}: expected a date like 2026-10-31")
-    return stamp.normalize()
+    return pd.Timestamp(value).normalize()

@@ -1,0 +1,67 @@
+"""Shared fixtures. Nothing here touches the user's cache: WORKBENCH_CACHE_DIR points into tmp.
+
+Set WORKBENCH_REQUIRE_SERVICES=1 (CI does) to turn every skip into a failure: a test that needs a
+server, driver or browser must run in CI, never silently skip.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import workbench
+from workbench import model
+
+DEMO_END = date(2026, 10, 31)
+SMALL_DEMO = {"patients": 400, "years": 2, "seed": 11, "end": DEMO_END}
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and os.environ.get("WORKBENCH_REQUIRE_SERVICES") and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped, but WORKBENCH_REQUIRE_SERVICES is set: {report.longrepr}"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WORKBENCH_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "user-cache"))
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small demo practice (400 patients, 2 years) as an Open Dental SQLite file."""
+    return workbench.demo.generate(tmp_path_factory.mktemp("demo") / "od.db", **SMALL_DEMO)
+
+
+@pytest.fixture(scope="session")
+def demo_url(demo_db: Path) -> str:
+    return f"opendental+sqlite://{demo_db}"
+
+
+@pytest.fixture(scope="session")
+def demo_frames(demo_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, pd.DataFrame]:
+    """Every canonical frame of the small demo practice."""
+    return workbench.connect(demo_url, cache_dir=tmp_path_factory.mktemp("cache")).frames()
+
+
+def frames(**tables: list[dict[str, object]]) -> dict[str, pd.DataFrame]:
+    """Canonical frames from a few hand-written rows; tables not named are empty.
+
+    Keys default to 1..n; ``date``-like values may be ISO strings.
+    """
+    out = {}
+    for name, spec in model.TABLES.items():
+        rows = tables.get(name, [])
+        frame = pd.DataFrame(rows) if rows else model.empty_frame(name)
+        if rows and spec.key not in frame.columns:
+            frame[spec.key] = range(1, len(frame) + 1)
+        out[name] = model.conform(name, frame)
+    return out

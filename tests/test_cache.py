@@ -1,0 +1,98 @@
+"""The Parquet cache: round trip, refresh, and writes that never leave a half-written cache."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import workbench
+from workbench import model
+from workbench.cache import CacheStore
+from workbench.errors import CacheError
+
+
+def test_round_trip_keeps_every_frame_and_dtype(demo_url: str, tmp_path: Path) -> None:
+    first = workbench.connect(demo_url, cache_dir=tmp_path)
+    extracted = {name: first.frame(name) for name in model.TABLES}
+    second = workbench.connect(demo_url, cache_dir=tmp_path)  # a new process would start like this
+    for name, frame in extracted.items():
+        pd.testing.assert_frame_equal(second.store.load(name), frame, check_exact=True)
+    manifest = second.manifest
+    assert manifest.rows == {name: len(f) for name, f in extracted.items()}
+    assert manifest.practice_name and manifest.schema_version == model.SCHEMA_VERSION
+    assert manifest.source == demo_url
+
+
+def test_refresh_replaces_the_snapshot_and_removes_the_old_one(demo_url: str, tmp_path: Path) -> None:
+    practice = workbench.connect(demo_url, cache_dir=tmp_path)
+    old = practice.manifest
+    new = practice.refresh()
+    assert new.snapshot != old.snapshot
+    snapshots = [p.name for p in practice.store.dir.iterdir() if p.is_dir()]
+    assert snapshots == [new.snapshot]
+
+
+def test_a_failing_extract_leaves_the_previous_cache_whole(demo_url: str, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    practice = workbench.connect(demo_url, cache_dir=tmp_path)
+    before = practice.manifest
+    procedures = practice.store.load("procedures")
+
+    def broken_read(tables: list[str], progress: object = None) -> dict[str, pd.DataFrame]:
+        raise ConnectionError("server went away while reading procedures")
+
+    monkeypatch.setattr(practice.source, "read", broken_read)
+    with pytest.raises(ConnectionError):
+        practice.refresh()
+    assert practice.store.manifest() == before
+    pd.testing.assert_frame_equal(practice.store.load("procedures"), procedures)
+
+
+def test_an_interrupted_write_leaves_the_previous_cache_whole(demo_url: str, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    practice = workbench.connect(demo_url, cache_dir=tmp_path)
+    before = practice.manifest
+    patients = practice.store.load("patients")
+    original = pd.DataFrame.to_parquet
+    written: list[str] = []
+
+    def dies_on_third_table(self: pd.DataFrame, path: Path, **kwargs: object) -> None:
+        written.append(str(path))
+        if len(written) == 3:
+            Path(path).write_bytes(b"PAR1 half a file")
+            raise KeyboardInterrupt  # the user pressed Ctrl-C mid-write
+        original(self, path, **kwargs)
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", dies_on_third_table)
+    with pytest.raises(KeyboardInterrupt):
+        practice.refresh()
+    monkeypatch.undo()
+    fresh = workbench.connect(demo_url, cache_dir=tmp_path)
+    assert fresh.manifest == before
+    pd.testing.assert_frame_equal(fresh.store.load("patients"), patients)
+    leftovers = [p.name for p in fresh.store.dir.iterdir() if p.name.endswith(".partial")]
+    assert leftovers == []
+
+
+def test_missing_or_corrupt_cache_is_a_clear_error(tmp_path: Path) -> None:
+    store = CacheStore(tmp_path, "nothing-here")
+    with pytest.raises(CacheError, match="refresh first"):
+        store.load("patients")
+    store.dir.mkdir(parents=True)
+    (store.dir / "manifest.json").write_text("{not json")
+    with pytest.raises(CacheError, match="unreadable cache manifest"):
+        store.manifest()
+
+
+def test_an_older_schema_version_is_extracted_again(demo_url: str, tmp_path: Path) -> None:
+    practice = workbench.connect(demo_url, cache_dir=tmp_path)
+    manifest_path = practice.store.dir / "manifest.json"
+    old = practice.manifest
+    manifest_path.write_text(manifest_path.read_text().replace(
+        f'"schema_version": {model.SCHEMA_VERSION}', '"schema_version": 0'))
+    again = workbench.connect(demo_url, cache_dir=tmp_path)
+    assert again.store.manifest() is None
+    assert again.frame("clinics") is not None
+    assert again.manifest.snapshot != old.snapshot
