@@ -34,8 +34,9 @@ def test_refresh_replaces_the_snapshot_and_removes_the_old_one(demo_url: str, tm
     assert snapshots == [new.snapshot]
 
 
-def test_a_failing_extract_leaves_the_previous_cache_whole(demo_url: str, tmp_path: Path,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failing_extract_leaves_the_previous_cache_whole(
+    demo_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     practice = workbench.connect(demo_url, cache_dir=tmp_path)
     before = practice.manifest
     procedures = practice.store.load("procedures")
@@ -50,8 +51,9 @@ def test_a_failing_extract_leaves_the_previous_cache_whole(demo_url: str, tmp_pa
     pd.testing.assert_frame_equal(practice.store.load("procedures"), procedures)
 
 
-def test_an_interrupted_write_leaves_the_previous_cache_whole(demo_url: str, tmp_path: Path,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_interrupted_write_leaves_the_previous_cache_whole(
+    demo_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     practice = workbench.connect(demo_url, cache_dir=tmp_path)
     before = practice.manifest
     patients = practice.store.load("patients")
@@ -90,8 +92,9 @@ def test_an_older_schema_version_is_extracted_again(demo_url: str, tmp_path: Pat
     practice = workbench.connect(demo_url, cache_dir=tmp_path)
     manifest_path = practice.store.dir / "manifest.json"
     old = practice.manifest
-    manifest_path.write_text(manifest_path.read_text().replace(
-        f'"schema_version": {model.SCHEMA_VERSION}', '"schema_version": 0'))
+    manifest_path.write_text(
+        manifest_path.read_text().replace(f'"schema_version": {model.SCHEMA_VERSION}', '"schema_version": 0')
+    )
     again = workbench.connect(demo_url, cache_dir=tmp_path)
     assert again.store.manifest() is None
     assert again.frame("clinics") is not None

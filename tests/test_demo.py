@@ -22,8 +22,10 @@ END = DEMO_END.isoformat()
 
 def _digest(path: Path) -> dict[str, str]:
     with sqlite3.connect(path) as conn:
-        return {t: hashlib.sha256(repr(conn.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall()).encode())
-                .hexdigest() for t in OPEN_DENTAL_TABLES}
+        return {
+            t: hashlib.sha256(repr(conn.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall()).encode()).hexdigest()
+            for t in OPEN_DENTAL_TABLES
+        }
 
 
 @pytest.fixture(scope="module")
@@ -54,39 +56,73 @@ def test_generate_rejects_impossible_sizes(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("what", "sql"),
     [
-        ("claimproc without procedure", "SELECT COUNT(*) FROM claimproc c LEFT JOIN procedurelog p "
-                                        "ON p.ProcNum = c.ProcNum WHERE p.ProcNum IS NULL"),
-        ("received claimproc on a procedure not completed",
-         "SELECT COUNT(*) FROM claimproc c JOIN procedurelog p ON p.ProcNum = c.ProcNum "
-         "WHERE c.Status IN (1, 4) AND p.ProcStatus <> 2"),
-        ("claimproc without claim", "SELECT COUNT(*) FROM claimproc c LEFT JOIN claim k ON k.ClaimNum = c.ClaimNum "
-                                    "WHERE c.Status <> 6 AND k.ClaimNum IS NULL"),
-        ("patient whose guarantor is missing", "SELECT COUNT(*) FROM patient p LEFT JOIN patient g "
-                                              "ON g.PatNum = p.Guarantor WHERE g.PatNum IS NULL"),
-        ("guarantor who is not their own guarantor", "SELECT COUNT(*) FROM patient p JOIN patient g "
-                                                    "ON g.PatNum = p.Guarantor WHERE g.Guarantor <> g.PatNum"),
-        ("paysplit without payment", "SELECT COUNT(*) FROM paysplit s LEFT JOIN payment p ON p.PayNum = s.PayNum "
-                                     "WHERE p.PayNum IS NULL"),
-        ("payment whose splits do not add up", "SELECT COUNT(*) FROM payment p WHERE ABS(p.PayAmt - "
-                                               "(SELECT SUM(SplitAmt) FROM paysplit s WHERE s.PayNum = p.PayNum)) > 0.005"),
-        ("procedure on a missing appointment", "SELECT COUNT(*) FROM procedurelog p LEFT JOIN appointment a "
-                                               "ON a.AptNum = p.AptNum WHERE p.AptNum <> 0 AND a.AptNum IS NULL"),
-        ("completed procedure after the end date", f"SELECT COUNT(*) FROM procedurelog WHERE ProcStatus = 2 "
-                                                   f"AND ProcDate > '{END}'"),
-        ("money received after the end date", f"SELECT (SELECT COUNT(*) FROM paysplit WHERE DatePay > '{END}') + "
-                                              f"(SELECT COUNT(*) FROM claimproc WHERE Status IN (1, 4) AND "
-                                              f"DateCP > '{END}')"),
-        ("scheduled appointment in the past", f"SELECT COUNT(*) FROM appointment WHERE AptStatus = 1 "
-                                              f"AND AptDateTime <= '{END} 23:59:59'"),
-        ("completed appointment in the future", f"SELECT COUNT(*) FROM appointment WHERE AptStatus = 2 "
-                                                f"AND AptDateTime > '{END} 23:59:59'"),
+        (
+            "claimproc without procedure",
+            "SELECT COUNT(*) FROM claimproc c LEFT JOIN procedurelog p "
+            "ON p.ProcNum = c.ProcNum WHERE p.ProcNum IS NULL",
+        ),
+        (
+            "received claimproc on a procedure not completed",
+            "SELECT COUNT(*) FROM claimproc c JOIN procedurelog p ON p.ProcNum = c.ProcNum "
+            "WHERE c.Status IN (1, 4) AND p.ProcStatus <> 2",
+        ),
+        (
+            "claimproc without claim",
+            "SELECT COUNT(*) FROM claimproc c LEFT JOIN claim k ON k.ClaimNum = c.ClaimNum "
+            "WHERE c.Status <> 6 AND k.ClaimNum IS NULL",
+        ),
+        (
+            "patient whose guarantor is missing",
+            "SELECT COUNT(*) FROM patient p LEFT JOIN patient g ON g.PatNum = p.Guarantor WHERE g.PatNum IS NULL",
+        ),
+        (
+            "guarantor who is not their own guarantor",
+            "SELECT COUNT(*) FROM patient p JOIN patient g ON g.PatNum = p.Guarantor WHERE g.Guarantor <> g.PatNum",
+        ),
+        (
+            "paysplit without payment",
+            "SELECT COUNT(*) FROM paysplit s LEFT JOIN payment p ON p.PayNum = s.PayNum WHERE p.PayNum IS NULL",
+        ),
+        (
+            "payment whose splits do not add up",
+            "SELECT COUNT(*) FROM payment p WHERE ABS(p.PayAmt - "
+            "(SELECT SUM(SplitAmt) FROM paysplit s WHERE s.PayNum = p.PayNum)) > 0.005",
+        ),
+        (
+            "procedure on a missing appointment",
+            "SELECT COUNT(*) FROM procedurelog p LEFT JOIN appointment a "
+            "ON a.AptNum = p.AptNum WHERE p.AptNum <> 0 AND a.AptNum IS NULL",
+        ),
+        (
+            "completed procedure after the end date",
+            f"SELECT COUNT(*) FROM procedurelog WHERE ProcStatus = 2 AND ProcDate > '{END}'",
+        ),
+        (
+            "money received after the end date",
+            f"SELECT (SELECT COUNT(*) FROM paysplit WHERE DatePay > '{END}') + "
+            f"(SELECT COUNT(*) FROM claimproc WHERE Status IN (1, 4) AND "
+            f"DateCP > '{END}')",
+        ),
+        (
+            "scheduled appointment in the past",
+            f"SELECT COUNT(*) FROM appointment WHERE AptStatus = 1 AND AptDateTime <= '{END} 23:59:59'",
+        ),
+        (
+            "completed appointment in the future",
+            f"SELECT COUNT(*) FROM appointment WHERE AptStatus = 2 AND AptDateTime > '{END} 23:59:59'",
+        ),
         ("appointment on a weekend", "SELECT COUNT(*) FROM appointment WHERE strftime('%w', AptDateTime) IN ('0','6')"),
-        ("recall due date not previous + interval",
-         "SELECT COUNT(*) FROM recall WHERE DateDue <> date(DatePrevious, '+' || ((RecallInterval >> 16) & 255) "
-         "|| ' months') AND CAST(strftime('%d', DatePrevious) AS INT) <= 28"),
-        ("write-off on a patient without insurance", "SELECT COUNT(*) FROM claimproc c JOIN patient p ON "
-                                                     "p.PatNum = c.PatNum JOIN patient g ON g.PatNum = p.Guarantor "
-                                                     "WHERE g.HasIns <> 'I'"),
+        (
+            "recall due date not previous + interval",
+            "SELECT COUNT(*) FROM recall WHERE DateDue <> date(DatePrevious, '+' || ((RecallInterval >> 16) & 255) "
+            "|| ' months') AND CAST(strftime('%d', DatePrevious) AS INT) <= 28",
+        ),
+        (
+            "write-off on a patient without insurance",
+            "SELECT COUNT(*) FROM claimproc c JOIN patient p ON "
+            "p.PatNum = c.PatNum JOIN patient g ON g.PatNum = p.Guarantor "
+            "WHERE g.HasIns <> 'I'",
+        ),
     ],
 )
 def test_invariants_hold(db: sqlite3.Connection, what: str, sql: str) -> None:
@@ -98,7 +134,7 @@ def test_codes_are_real_cdt_codes_and_fees_are_plausible(db: sqlite3.Connection)
     assert all(re.fullmatch(r"D\d{4}", c) for c in codes)
     assert {"D0120", "D0150", "D0274", "D1110", "D1120", "D4341", "D4910", "D2392", "D2740", "D3330"} <= set(codes)
     low, high = db.execute("SELECT MIN(ProcFee), MAX(ProcFee) FROM procedurelog").fetchone()
-    assert 30 <= low and high <= 3000
+    assert low >= 30 and high <= 3000
 
 
 def test_the_practice_tells_a_realistic_story(db: sqlite3.Connection) -> None:
@@ -124,18 +160,27 @@ def test_the_practice_tells_a_realistic_story(db: sqlite3.Connection) -> None:
     assert years >= 2
 
 
-def test_stored_aging_agrees_with_metrics_aging_for_every_family(demo_db: Path, db: sqlite3.Connection,
-                                                                  demo_frames: dict[str, pd.DataFrame]) -> None:
+def test_stored_aging_agrees_with_metrics_aging_for_every_family(
+    demo_db: Path, db: sqlite3.Connection, demo_frames: dict[str, pd.DataFrame]
+) -> None:
     """Two independent implementations: the generator's SQL and workbench.metrics."""
     stored = pd.read_sql(
         "SELECT PatNum AS guarantor_id, Bal_0_30, Bal_31_60, Bal_61_90, BalOver90, BalTotal, InsEst FROM patient "
         "WHERE PatNum = Guarantor AND (Bal_0_30 <> 0 OR Bal_31_60 <> 0 OR Bal_61_90 <> 0 OR BalOver90 <> 0 "
-        "OR BalTotal <> 0 OR InsEst <> 0)", db)
+        "OR BalTotal <> 0 OR InsEst <> 0)",
+        db,
+    )
     ours = metrics.aging(demo_frames, as_of=DEMO_END)
     both = ours.merge(stored, on="guarantor_id", how="outer", indicator=True)
     assert (both["_merge"] == "both").all()
-    pairs = {"bal_0_30": "Bal_0_30", "bal_31_60": "Bal_31_60", "bal_61_90": "Bal_61_90",
-             "bal_over_90": "BalOver90", "balance": "BalTotal", "ins_est": "InsEst"}
+    pairs = {
+        "bal_0_30": "Bal_0_30",
+        "bal_31_60": "Bal_31_60",
+        "bal_61_90": "Bal_61_90",
+        "bal_over_90": "BalOver90",
+        "balance": "BalTotal",
+        "ins_est": "InsEst",
+    }
     for ours_col, stored_col in pairs.items():
         assert (both[ours_col] - both[stored_col]).abs().max() < 0.005, ours_col
     assert len(ours) > 20

@@ -34,21 +34,38 @@ def test_credits_pay_off_the_oldest_bucket_first() -> None:
         procedures=[proc(1, "2026-10-20", 100), proc(2, "2026-09-15", 200), proc(3, "2026-07-01", 300)],
         patient_payments=[pay(1, "2026-10-25", 350)],
     )
-    assert row(aging(data, AS_OF)) == {"bal_0_30": 100, "bal_31_60": 150, "bal_61_90": 0, "bal_over_90": 0,
-                                       "balance": 250, "ins_est": 0, "patient_portion": 250}
+    assert row(aging(data, AS_OF)) == {
+        "bal_0_30": 100,
+        "bal_31_60": 150,
+        "bal_61_90": 0,
+        "bal_over_90": 0,
+        "balance": 250,
+        "ins_est": 0,
+        "patient_portion": 250,
+    }
 
 
 def test_credit_larger_than_charges_is_a_negative_balance_with_empty_buckets() -> None:
-    data = frames(patients=[PATIENT], procedures=[proc(1, "2026-10-01", 100)],
-                  patient_payments=[pay(1, "2026-10-02", 150)])
-    assert row(aging(data, AS_OF)) == {"bal_0_30": 0, "bal_31_60": 0, "bal_61_90": 0, "bal_over_90": 0,
-                                       "balance": -50, "ins_est": 0, "patient_portion": -50}
+    data = frames(
+        patients=[PATIENT], procedures=[proc(1, "2026-10-01", 100)], patient_payments=[pay(1, "2026-10-02", 150)]
+    )
+    assert row(aging(data, AS_OF)) == {
+        "bal_0_30": 0,
+        "bal_31_60": 0,
+        "bal_61_90": 0,
+        "bal_over_90": 0,
+        "balance": -50,
+        "ins_est": 0,
+        "patient_portion": -50,
+    }
 
 
 def test_rows_dated_after_the_as_of_date_do_not_count() -> None:
-    data = frames(patients=[PATIENT],
-                  procedures=[proc(1, "2026-10-30", 80), proc(2, "2026-11-05", 500)],
-                  patient_payments=[pay(1, "2026-11-01", 80)])
+    data = frames(
+        patients=[PATIENT],
+        procedures=[proc(1, "2026-10-30", 80), proc(2, "2026-11-05", 500)],
+        patient_payments=[pay(1, "2026-11-01", 80)],
+    )
     assert row(aging(data, AS_OF))["balance"] == 80
     assert row(aging(data, "2026-11-05"))["balance"] == 500
 
@@ -75,21 +92,59 @@ def test_bucket_edges(day: str, bucket: str) -> None:
 def test_insurance_payments_write_offs_and_estimates() -> None:
     data = frames(
         patients=[PATIENT],
-        procedures=[proc(1, "2026-10-01", 1000), proc(2, "2026-10-25", 500), proc(3, "2026-10-28", 300),
-                    proc(4, "2026-10-29", 999, status="planned")],
+        procedures=[
+            proc(1, "2026-10-01", 1000),
+            proc(2, "2026-10-25", 500),
+            proc(3, "2026-10-28", 300),
+            proc(4, "2026-10-29", 999, status="planned"),
+        ],
         insurance=[
             # paid 600 + write-off 200 on proc 1: credits 800
-            {"claimproc_id": 1, "procedure_id": 1, "patient_id": 1, "status": "received", "ins_pay_est": 600,
-             "ins_paid": 600, "write_off": 200, "date_paid": "2026-10-20", "proc_date": "2026-10-01"},
+            {
+                "claimproc_id": 1,
+                "procedure_id": 1,
+                "patient_id": 1,
+                "status": "received",
+                "ins_pay_est": 600,
+                "ins_paid": 600,
+                "write_off": 200,
+                "date_paid": "2026-10-20",
+                "proc_date": "2026-10-01",
+            },
             # claim on proc 2 not received yet: estimate 300 + write-off 100
-            {"claimproc_id": 2, "procedure_id": 2, "patient_id": 1, "status": "not_received",
-             "ins_pay_est": 300, "ins_paid": 0, "write_off": 100, "proc_date": "2026-10-25"},
+            {
+                "claimproc_id": 2,
+                "procedure_id": 2,
+                "patient_id": 1,
+                "status": "not_received",
+                "ins_pay_est": 300,
+                "ins_paid": 0,
+                "write_off": 100,
+                "proc_date": "2026-10-25",
+            },
             # received on 11-10: outstanding as of 10-31 (est 200 + write-off 50), no credit yet
-            {"claimproc_id": 3, "procedure_id": 3, "patient_id": 1, "status": "received", "ins_pay_est": 200,
-             "ins_paid": 210, "write_off": 50, "date_paid": "2026-11-10", "proc_date": "2026-10-28"},
+            {
+                "claimproc_id": 3,
+                "procedure_id": 3,
+                "patient_id": 1,
+                "status": "received",
+                "ins_pay_est": 200,
+                "ins_paid": 210,
+                "write_off": 50,
+                "date_paid": "2026-11-10",
+                "proc_date": "2026-10-28",
+            },
             # an estimate on planned treatment never counts
-            {"claimproc_id": 4, "procedure_id": 4, "patient_id": 1, "status": "estimate", "ins_pay_est": 999,
-             "ins_paid": 0, "write_off": 0, "proc_date": "2026-10-29"},
+            {
+                "claimproc_id": 4,
+                "procedure_id": 4,
+                "patient_id": 1,
+                "status": "estimate",
+                "ins_pay_est": 999,
+                "ins_paid": 0,
+                "write_off": 0,
+                "proc_date": "2026-10-29",
+            },
         ],
     )
     result = row(aging(data, AS_OF))
@@ -104,39 +159,62 @@ def test_payment_on_a_procedure_that_is_not_completed_is_not_a_credit() -> None:
     data = frames(
         patients=[PATIENT],
         procedures=[proc(1, "2026-10-01", 100), proc(2, "2026-10-02", 300, status="deleted")],
-        insurance=[{"claimproc_id": 1, "procedure_id": 2, "patient_id": 1, "status": "received",
-                    "ins_paid": 200, "write_off": 0, "ins_pay_est": 200, "date_paid": "2026-10-10",
-                    "proc_date": "2026-10-02"}],
+        insurance=[
+            {
+                "claimproc_id": 1,
+                "procedure_id": 2,
+                "patient_id": 1,
+                "status": "received",
+                "ins_paid": 200,
+                "write_off": 0,
+                "ins_pay_est": 200,
+                "date_paid": "2026-10-10",
+                "proc_date": "2026-10-02",
+            }
+        ],
     )
     assert row(aging(data, AS_OF))["balance"] == 100
 
 
 def test_adjustments_positive_charge_negative_credit() -> None:
-    data = frames(patients=[PATIENT], adjustments=[
-        {"adjustment_id": 1, "patient_id": 1, "date": "2026-06-01", "amount": 50.0},
-        {"adjustment_id": 2, "patient_id": 1, "date": "2026-10-30", "amount": -20.0},
-    ])
+    data = frames(
+        patients=[PATIENT],
+        adjustments=[
+            {"adjustment_id": 1, "patient_id": 1, "date": "2026-06-01", "amount": 50.0},
+            {"adjustment_id": 2, "patient_id": 1, "date": "2026-10-30", "amount": -20.0},
+        ],
+    )
     result = row(aging(data, AS_OF))
     assert result["bal_over_90"] == 30 and result["balance"] == 30 and result["bal_0_30"] == 0
 
 
 def test_family_rolls_up_to_the_guarantor_and_by_patient_splits_it() -> None:
     kid = {**PATIENT, "patient_id": 2, "first_name": "Kit"}
-    data = frames(patients=[PATIENT, kid],
-                  procedures=[proc(1, "2026-10-10", 100), proc(2, "2026-07-10", 40, patient=2)],
-                  patient_payments=[pay(1, "2026-10-11", 30, patient=2)])
+    data = frames(
+        patients=[PATIENT, kid],
+        procedures=[proc(1, "2026-10-10", 100), proc(2, "2026-07-10", 40, patient=2)],
+        patient_payments=[pay(1, "2026-10-11", 30, patient=2)],
+    )
     family = aging(data, AS_OF)
     assert len(family) == 1
-    assert row(family) == {"bal_0_30": 100, "bal_31_60": 0, "bal_61_90": 0, "bal_over_90": 10, "balance": 110,
-                           "ins_est": 0, "patient_portion": 110}
+    assert row(family) == {
+        "bal_0_30": 100,
+        "bal_31_60": 0,
+        "bal_61_90": 0,
+        "bal_over_90": 10,
+        "balance": 110,
+        "ins_est": 0,
+        "patient_portion": 110,
+    }
     per_patient = aging(data, AS_OF, by="patient").set_index("patient_id")
     assert per_patient.loc[1, "balance"] == 100 and per_patient.loc[2, "balance"] == 10
     assert (per_patient["guarantor_id"] == 1).all()
 
 
 def test_settled_families_are_left_out_and_ledger_signs_are_right() -> None:
-    data = frames(patients=[PATIENT], procedures=[proc(1, "2026-10-01", 100)],
-                  patient_payments=[pay(1, "2026-10-01", 100)])
+    data = frames(
+        patients=[PATIENT], procedures=[proc(1, "2026-10-01", 100)], patient_payments=[pay(1, "2026-10-01", 100)]
+    )
     assert aging(data, AS_OF).empty
     moves = ledger(data).set_index("kind")["amount"]
     assert moves["procedure"] == 100 and moves["patient_payment"] == -100
@@ -144,9 +222,11 @@ def test_settled_families_are_left_out_and_ledger_signs_are_right() -> None:
 
 def test_summary_and_largest_balances() -> None:
     other = {**PATIENT, "patient_id": 2, "guarantor_id": 2, "last_name": "Roe", "first_name": "Al"}
-    data = frames(patients=[PATIENT, other],
-                  procedures=[proc(1, "2026-05-01", 300), proc(2, "2026-10-01", 100, patient=2)],
-                  patient_payments=[pay(1, "2026-09-01", 100), pay(2, "2026-10-02", 150, patient=2)])
+    data = frames(
+        patients=[PATIENT, other],
+        procedures=[proc(1, "2026-05-01", 300), proc(2, "2026-10-01", 100, patient=2)],
+        patient_payments=[pay(1, "2026-09-01", 100), pay(2, "2026-10-02", 150, patient=2)],
+    )
     table = aging(data, AS_OF)
     summary = aging_summary(table)
     assert summary["total"] == 150 and summary["bal_over_90"] == 200

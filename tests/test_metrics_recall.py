@@ -14,16 +14,29 @@ def _patient(pid: int, status: str = "patient") -> dict[str, object]:
 
 
 def _recall(pid: int, due: str, scheduled: str | None = None, disabled: bool = False) -> dict[str, object]:
-    return {"recall_id": pid, "patient_id": pid, "recall_type": "Prophy", "date_due": due,
-            "date_scheduled": scheduled, "disabled": disabled, "interval_months": 6}
+    return {
+        "recall_id": pid,
+        "patient_id": pid,
+        "recall_type": "Prophy",
+        "date_due": due,
+        "date_scheduled": scheduled,
+        "disabled": disabled,
+        "interval_months": 6,
+    }
 
 
 def test_recall_statuses() -> None:
     data = frames(
         patients=[_patient(i) for i in (1, 2, 3, 4, 6, 7)] + [_patient(5, "inactive")],
-        recalls=[_recall(1, "2026-09-01"), _recall(2, "2026-09-01", "2026-11-05"), _recall(3, "2026-11-15"),
-                 _recall(4, "2027-02-01"), _recall(5, "2026-01-01"), _recall(6, "2026-01-01", disabled=True),
-                 _recall(7, "2026-09-15", "2026-10-01")],
+        recalls=[
+            _recall(1, "2026-09-01"),
+            _recall(2, "2026-09-01", "2026-11-05"),
+            _recall(3, "2026-11-15"),
+            _recall(4, "2027-02-01"),
+            _recall(5, "2026-01-01"),
+            _recall(6, "2026-01-01", disabled=True),
+            _recall(7, "2026-09-15", "2026-10-01"),
+        ],
     )
     got = recall(data, "2026-10-31").set_index("patient_id")
     assert got["status"].to_dict() == {1: "overdue", 7: "overdue", 3: "due", 2: "scheduled", 4: "not_due"}
@@ -36,13 +49,18 @@ def test_hygiene_reappointment() -> None:
     def apt(aid: int, pid: int, start: str, status: str, hygiene: bool = True) -> dict[str, object]:
         return {"appointment_id": aid, "patient_id": pid, "start": start, "status": status, "is_hygiene": hygiene}
 
-    data = frames(appointments=[
-        apt(1, 1, "2026-03-01 09:00", "complete"), apt(2, 1, "2026-09-01 09:00", "complete"),  # reappointed
-        apt(3, 2, "2026-06-01 10:00", "complete"), apt(4, 2, "2026-12-01 10:00", "broken"),  # broken doesn't count
-        apt(5, 3, "2026-07-01 10:00", "complete"), apt(6, 3, "2027-01-05 10:00", "scheduled"),  # booked ahead
-        apt(7, 4, "2026-07-01 10:00", "complete", hygiene=False),  # not a hygiene visit
-        apt(8, 5, "2025-07-01 10:00", "complete"),  # before the period
-    ])
+    data = frames(
+        appointments=[
+            apt(1, 1, "2026-03-01 09:00", "complete"),
+            apt(2, 1, "2026-09-01 09:00", "complete"),  # reappointed
+            apt(3, 2, "2026-06-01 10:00", "complete"),
+            apt(4, 2, "2026-12-01 10:00", "broken"),  # broken doesn't count
+            apt(5, 3, "2026-07-01 10:00", "complete"),
+            apt(6, 3, "2027-01-05 10:00", "scheduled"),  # booked ahead
+            apt(7, 4, "2026-07-01 10:00", "complete", hygiene=False),  # not a hygiene visit
+            apt(8, 5, "2025-07-01 10:00", "complete"),  # before the period
+        ]
+    )
     visits = hygiene_reappointment(data, "2026-01-01", "2026-10-31").set_index("appointment_id")
     assert visits["reappointed"].to_dict() == {1: True, 2: False, 3: False, 5: True}
     summary = recall_summary(recall(data, "2026-10-31"), visits)

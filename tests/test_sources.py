@@ -21,7 +21,8 @@ def _tiny_open_dental(path: Path) -> Path:
         conn.execute(statement)
     conn.executescript("""
         INSERT INTO preference VALUES (1, 'PracticeTitle', 'Tiny Tooth Co');
-        INSERT INTO provider VALUES (1, 'DOC', 0, 'Smith', 'Ann', 'DDS', 0, 0, 0), (2, 'HYG', 1, 'Lee', 'Bo', '', 1, 1, 0);
+        INSERT INTO provider VALUES (1, 'DOC', 0, 'Smith', 'Ann', 'DDS', 0, 0, 0),
+                                    (2, 'HYG', 1, 'Lee', 'Bo', '', 1, 1, 0);
         INSERT INTO definition VALUES (10, 11, 0, 'Fillings', '', 0), (20, 1, 0, 'Discount', '-', 0),
                                       (30, 4, 0, 'Standard', '', 0);
         INSERT INTO procedurecode VALUES (5, 'D2392', 'Resin two surfaces', 'C2P', 10, 0, 'XX');
@@ -58,8 +59,18 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> dict[str, pd.DataFrame]:
     path = _tiny_open_dental(tmp_path_factory.mktemp("tiny") / "tiny.db")
     source = open_source(f"opendental+sqlite://{path}")
     assert source.info().practice_name == "Tiny Tooth Co"
-    return source.read(["providers", "patients", "procedures", "insurance", "adjustments", "patient_payments",
-                        "appointments", "recalls"])
+    return source.read(
+        [
+            "providers",
+            "patients",
+            "procedures",
+            "insurance",
+            "adjustments",
+            "patient_payments",
+            "appointments",
+            "recalls",
+        ]
+    )
 
 
 def test_procedure_fee_is_procfee_times_units_plus_base_units(tiny: dict[str, pd.DataFrame]) -> None:

@@ -1,8 +1,8 @@
 """Practice Reporting Workbench: dental practice data to dentist-ready HTML reports.
 
-    import workbench
-    p = workbench.connect("demo:")
-    workbench.metrics.aging(p, as_of="2026-10-31")
+import workbench
+p = workbench.connect("demo:")
+workbench.metrics.aging(p, as_of="2026-10-31")
 """
 
 from workbench import demo, metrics, sources

@@ -13,7 +13,6 @@ any point therefore leaves the previous cache whole and current.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import uuid
 from collections.abc import Mapping
@@ -80,8 +79,15 @@ class CacheStore:
             raise CacheError(f"cannot read cached {table} at {path}: {exc}") from None
         return model.conform(table, frame)
 
-    def save(self, frames: Mapping[str, pd.DataFrame], *, source: str, system: str,
-             practice_name: str | None, data_as_of: str | None) -> Manifest:
+    def save(
+        self,
+        frames: Mapping[str, pd.DataFrame],
+        *,
+        source: str,
+        system: str,
+        practice_name: str | None,
+        data_as_of: str | None,
+    ) -> Manifest:
         """Write ``frames`` as a new snapshot and make it current, atomically."""
         for name, frame in frames.items():
             model.validate(name, frame)
@@ -94,14 +100,18 @@ class CacheStore:
                 frame.to_parquet(staging / f"{name}.parquet", index=False)
             staging.rename(self.dir / snapshot)
             manifest = Manifest(
-                source=source, system=system, practice_name=practice_name,
-                extracted_at=datetime.now(UTC).isoformat(timespec="seconds"), data_as_of=data_as_of,
-                schema_version=model.SCHEMA_VERSION, snapshot=snapshot,
+                source=source,
+                system=system,
+                practice_name=practice_name,
+                extracted_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                data_as_of=data_as_of,
+                schema_version=model.SCHEMA_VERSION,
+                snapshot=snapshot,
                 rows={name: len(frame) for name, frame in frames.items()},
             )
             tmp = self.dir / f".{MANIFEST}.{snapshot}.partial"
             tmp.write_text(json.dumps(asdict(manifest), indent=2))
-            os.replace(tmp, self.dir / MANIFEST)
+            tmp.replace(self.dir / MANIFEST)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise

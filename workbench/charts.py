@@ -8,10 +8,16 @@ import plotly.graph_objects as go
 __all__ = ["PALETTE", "aging_buckets", "bar_by_group", "production_trend", "recall_status"]
 
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#CC79A7", "#F0E442", "#000000"]
-BUCKET_LABELS = {"bal_0_30": "0–30 days", "bal_31_60": "31–60 days", "bal_61_90": "61–90 days",
-                 "bal_over_90": "Over 90 days"}
+BUCKET_LABELS = {
+    "bal_0_30": "0–30 days",
+    "bal_31_60": "31–60 days",
+    "bal_61_90": "61–90 days",
+    "bal_over_90": "Over 90 days",
+}
 _LAYOUT = {
-    "template": "plotly_white", "colorway": PALETTE, "height": 380,
+    "template": "plotly_white",
+    "colorway": PALETTE,
+    "height": 380,
     "margin": {"l": 60, "r": 20, "t": 50, "b": 50},
     "font": {"family": "system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"},
     "legend": {"orientation": "h", "y": -0.18},
@@ -28,9 +34,14 @@ def aging_buckets(table: pd.DataFrame) -> go.Figure:
     """Total outstanding per aging bucket (from ``metrics.aging``)."""
     totals = [float(table[c].sum()) for c in BUCKET_LABELS]
     fig = _figure("Balances by age")
-    fig.add_bar(x=list(BUCKET_LABELS.values()), y=totals, marker_color=PALETTE[:4],
-                text=[f"${v:,.0f}" for v in totals], textposition="outside",
-                hovertemplate="%{x}: $%{y:,.2f}<extra></extra>")
+    fig.add_bar(
+        x=list(BUCKET_LABELS.values()),
+        y=totals,
+        marker_color=PALETTE[:4],
+        text=[f"${v:,.0f}" for v in totals],
+        textposition="outside",
+        hovertemplate="%{x}: $%{y:,.2f}<extra></extra>",
+    )
     fig.update_yaxes(tickprefix="$", tickformat=",.0f", rangemode="tozero")
     return fig
 
@@ -39,27 +50,46 @@ def production_trend(monthly: pd.DataFrame) -> go.Figure:
     """Gross and net production with total income per month (``production(..., by="month")``)."""
     fig = _figure("Production and collections by month")
     x = monthly["month"]
-    fig.add_bar(x=x, y=monthly["gross_production"], name="Gross production",
-                hovertemplate="%{x|%b %Y}: $%{y:,.0f}<extra>Gross</extra>")
-    fig.add_bar(x=x, y=monthly["net_production"], name="Net production",
-                hovertemplate="%{x|%b %Y}: $%{y:,.0f}<extra>Net</extra>")
-    fig.add_scatter(x=x, y=monthly["total_income"], name="Collections", mode="lines+markers",
-                    line={"color": PALETTE[2], "width": 3},
-                    hovertemplate="%{x|%b %Y}: $%{y:,.0f}<extra>Collections</extra>")
+    fig.add_bar(
+        x=x,
+        y=monthly["gross_production"],
+        name="Gross production",
+        hovertemplate="%{x|%b %Y}: $%{y:,.0f}<extra>Gross</extra>",
+    )
+    fig.add_bar(
+        x=x,
+        y=monthly["net_production"],
+        name="Net production",
+        hovertemplate="%{x|%b %Y}: $%{y:,.0f}<extra>Net</extra>",
+    )
+    fig.add_scatter(
+        x=x,
+        y=monthly["total_income"],
+        name="Collections",
+        mode="lines+markers",
+        line={"color": PALETTE[2], "width": 3},
+        hovertemplate="%{x|%b %Y}: $%{y:,.0f}<extra>Collections</extra>",
+    )
     fig.update_layout(barmode="group")
     fig.update_yaxes(tickprefix="$", tickformat=",.0f")
     fig.update_xaxes(dtick="M1", tickformat="%b\n%Y")
     return fig
 
 
-def bar_by_group(frame: pd.DataFrame, group: str, value: str, title: str, money: bool = True,
-                 keep_order: bool = False) -> go.Figure:
+def bar_by_group(
+    frame: pd.DataFrame, group: str, value: str, title: str, money: bool = True, keep_order: bool = False
+) -> go.Figure:
     """One horizontal bar per group (e.g. production by provider), largest on top unless ``keep_order``."""
     data = frame.iloc[::-1] if keep_order else frame.sort_values(value)
     fig = _figure(title)
     fmt = "$%{x:,.0f}" if money else "%{x:,}"
-    fig.add_bar(x=data[value], y=data[group].astype(str), orientation="h", marker_color=PALETTE[0],
-                hovertemplate=f"%{{y}}: {fmt}<extra></extra>")
+    fig.add_bar(
+        x=data[value],
+        y=data[group].astype(str),
+        orientation="h",
+        marker_color=PALETTE[0],
+        hovertemplate=f"%{{y}}: {fmt}<extra></extra>",
+    )
     if money:
         fig.update_xaxes(tickprefix="$", tickformat=",.0f")
     fig.update_layout(height=max(260, 60 + 40 * len(data)))
@@ -71,9 +101,13 @@ def recall_status(table: pd.DataFrame) -> go.Figure:
     labels = {"overdue": "Overdue", "due": "Due in 30 days", "scheduled": "Scheduled", "not_due": "Not yet due"}
     counts = table["status"].value_counts().reindex(list(labels), fill_value=0)
     fig = _figure("Recall status of active patients")
-    fig.add_bar(x=[labels[s] for s in counts.index], y=counts.to_numpy(),
-                marker_color=[PALETTE[3], PALETTE[1], PALETTE[2], PALETTE[4]],
-                text=[f"{v:,}" for v in counts.to_numpy()], textposition="outside",
-                hovertemplate="%{x}: %{y:,} patients<extra></extra>")
+    fig.add_bar(
+        x=[labels[s] for s in counts.index],
+        y=counts.to_numpy(),
+        marker_color=[PALETTE[3], PALETTE[1], PALETTE[2], PALETTE[4]],
+        text=[f"{v:,}" for v in counts.to_numpy()],
+        textposition="outside",
+        hovertemplate="%{x}: %{y:,} patients<extra></extra>",
+    )
     fig.update_yaxes(rangemode="tozero")
     return fig

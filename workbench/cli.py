@@ -20,14 +20,20 @@ from workbench.periods import parse_date
 
 __all__ = ["app", "main"]
 
-app = typer.Typer(help="Practice Reporting Workbench: dental practice data to dentist-ready HTML reports.",
-                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Practice Reporting Workbench: dental practice data to dentist-ready HTML reports.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
 out = Console(highlight=False)
 
 SourceOpt = Annotated[str, typer.Option("--source", "-s", help="Practice URL, e.g. demo: (see `workbench sources`).")]
 OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Directory for the HTML reports.")]
-CacheOpt = Annotated[Path | None, typer.Option("--cache-dir", help="Cache directory (default: $WORKBENCH_CACHE_DIR "
-                                                                   "or the user cache directory).")]
+CacheOpt = Annotated[
+    Path | None,
+    typer.Option("--cache-dir", help="Cache directory (default: $WORKBENCH_CACHE_DIR or the user cache directory)."),
+]
 
 
 @app.command()
@@ -79,8 +85,10 @@ def refresh(source: SourceOpt, cache_dir: CacheOpt = None) -> None:
 
     practice = connect(source, cache_dir=cache_dir)
     manifest = practice.refresh(progress=lambda table, rows: out.print(f"  {table:<17} {rows:>10,} rows"))
-    out.print(f"{manifest.practice_name or manifest.source}: cached {sum(manifest.rows.values()):,} rows "
-              f"at {practice.store.dir}")
+    out.print(
+        f"{manifest.practice_name or manifest.source}: cached {sum(manifest.rows.values()):,} rows "
+        f"at {practice.store.dir}"
+    )
 
 
 @app.command()
@@ -106,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     except typer.Exit as exc:
         return int(exc.exit_code)
     except TyperException as exc:  # bad or missing option: typer's usage errors
-        print(f"error: {exc.format_message()}", file=sys.stderr)  # type: ignore[attr-defined]
+        print(f"error: {exc.format_message()}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
+import numpy as np
 import pandas as pd
+from pandas.api.extensions import ExtensionDtype
 
 from workbench.errors import SchemaError
 
@@ -35,28 +37,50 @@ SCHEMA_VERSION = 1
 
 PATIENT_STATUSES = ("patient", "nonpatient", "inactive", "archived", "deleted", "deceased", "prospective")
 PROCEDURE_STATUSES = (
-    "planned", "completed", "existing_current", "existing_other", "referred", "deleted", "condition",
+    "planned",
+    "completed",
+    "existing_current",
+    "existing_other",
+    "referred",
+    "deleted",
+    "condition",
     "planned_inactive",
 )
 APPOINTMENT_STATUSES = (
-    "none", "scheduled", "complete", "unscheduled", "asap", "broken", "planned", "pt_note",
+    "none",
+    "scheduled",
+    "complete",
+    "unscheduled",
+    "asap",
+    "broken",
+    "planned",
+    "pt_note",
     "pt_note_completed",
 )
 CLAIMPROC_STATUSES = (
-    "not_received", "received", "preauth", "adjustment", "supplemental", "cap_claim", "estimate",
-    "cap_complete", "cap_estimate", "ins_hist",
+    "not_received",
+    "received",
+    "preauth",
+    "adjustment",
+    "supplemental",
+    "cap_claim",
+    "estimate",
+    "cap_complete",
+    "cap_estimate",
+    "ins_hist",
 )
 ADJUSTMENT_KINDS = ("production", "collection")
 
-ID = "Int64"
-TEXT = "string"
-DATE = "datetime64[ns]"
-MONEY = "float64"
-FLAG = "boolean"
-COUNT = "Int64"
+Dtype = np.dtype[Any] | ExtensionDtype
+ID: Dtype = pd.Int64Dtype()
+TEXT: Dtype = pd.StringDtype()
+DATE: Dtype = np.dtype("datetime64[ns]")
+MONEY: Dtype = np.dtype("float64")
+FLAG: Dtype = pd.BooleanDtype()
+COUNT: Dtype = pd.Int64Dtype()
 
 
-def _enum(values: tuple[str, ...]) -> pd.CategoricalDtype:
+def _enum(values: tuple[str, ...]) -> Dtype:
     return pd.CategoricalDtype(categories=list(values), ordered=False)
 
 
@@ -65,7 +89,7 @@ class TableSpec:
     """Columns (name -> dtype) of one canonical table; the first column is its key."""
 
     name: str
-    columns: Mapping[str, str | pd.CategoricalDtype] = field(default_factory=dict)
+    columns: Mapping[str, Dtype] = field(default_factory=dict)
 
     @property
     def key(self) -> str:
@@ -75,44 +99,123 @@ class TableSpec:
 TABLES: dict[str, TableSpec] = {
     spec.name: spec
     for spec in [
-        TableSpec("providers", {
-            "provider_id": ID, "abbr": TEXT, "name": TEXT, "is_hygienist": FLAG, "hidden": FLAG,
-        }),
+        TableSpec(
+            "providers",
+            {
+                "provider_id": ID,
+                "abbr": TEXT,
+                "name": TEXT,
+                "is_hygienist": FLAG,
+                "hidden": FLAG,
+            },
+        ),
         TableSpec("clinics", {"clinic_id": ID, "name": TEXT}),
-        TableSpec("patients", {
-            "patient_id": ID, "guarantor_id": ID, "last_name": TEXT, "first_name": TEXT,
-            "birthdate": DATE, "status": _enum(PATIENT_STATUSES), "primary_provider_id": ID,
-            "hygienist_id": ID, "clinic_id": ID, "first_visit_date": DATE, "billing_type": TEXT,
-            "phone": TEXT, "email": TEXT,
-        }),
-        TableSpec("procedures", {
-            "procedure_id": ID, "patient_id": ID, "provider_id": ID, "clinic_id": ID,
-            "appointment_id": ID, "date": DATE, "code": TEXT, "description": TEXT, "category": TEXT,
-            "status": _enum(PROCEDURE_STATUSES), "fee": MONEY,
-        }),
-        TableSpec("adjustments", {
-            "adjustment_id": ID, "patient_id": ID, "provider_id": ID, "clinic_id": ID,
-            "procedure_id": ID, "date": DATE, "amount": MONEY, "type": TEXT,
-        }),
-        TableSpec("patient_payments", {
-            "split_id": ID, "payment_id": ID, "patient_id": ID, "provider_id": ID, "clinic_id": ID,
-            "procedure_id": ID, "date": DATE, "amount": MONEY,
-        }),
-        TableSpec("insurance", {
-            "claimproc_id": ID, "procedure_id": ID, "claim_id": ID, "patient_id": ID, "provider_id": ID,
-            "clinic_id": ID, "status": _enum(CLAIMPROC_STATUSES), "ins_pay_est": MONEY,
-            "ins_paid": MONEY, "write_off": MONEY, "write_off_est": MONEY, "date_paid": DATE,
-            "proc_date": DATE,
-        }),
-        TableSpec("appointments", {
-            "appointment_id": ID, "patient_id": ID, "provider_id": ID, "hygienist_id": ID,
-            "clinic_id": ID, "start": DATE, "length_minutes": COUNT,
-            "status": _enum(APPOINTMENT_STATUSES), "is_hygiene": FLAG, "is_new_patient": FLAG,
-        }),
-        TableSpec("recalls", {
-            "recall_id": ID, "patient_id": ID, "recall_type": TEXT, "date_due": DATE,
-            "date_previous": DATE, "date_scheduled": DATE, "interval_months": COUNT, "disabled": FLAG,
-        }),
+        TableSpec(
+            "patients",
+            {
+                "patient_id": ID,
+                "guarantor_id": ID,
+                "last_name": TEXT,
+                "first_name": TEXT,
+                "birthdate": DATE,
+                "status": _enum(PATIENT_STATUSES),
+                "primary_provider_id": ID,
+                "hygienist_id": ID,
+                "clinic_id": ID,
+                "first_visit_date": DATE,
+                "billing_type": TEXT,
+                "phone": TEXT,
+                "email": TEXT,
+            },
+        ),
+        TableSpec(
+            "procedures",
+            {
+                "procedure_id": ID,
+                "patient_id": ID,
+                "provider_id": ID,
+                "clinic_id": ID,
+                "appointment_id": ID,
+                "date": DATE,
+                "code": TEXT,
+                "description": TEXT,
+                "category": TEXT,
+                "status": _enum(PROCEDURE_STATUSES),
+                "fee": MONEY,
+            },
+        ),
+        TableSpec(
+            "adjustments",
+            {
+                "adjustment_id": ID,
+                "patient_id": ID,
+                "provider_id": ID,
+                "clinic_id": ID,
+                "procedure_id": ID,
+                "date": DATE,
+                "amount": MONEY,
+                "type": TEXT,
+            },
+        ),
+        TableSpec(
+            "patient_payments",
+            {
+                "split_id": ID,
+                "payment_id": ID,
+                "patient_id": ID,
+                "provider_id": ID,
+                "clinic_id": ID,
+                "procedure_id": ID,
+                "date": DATE,
+                "amount": MONEY,
+            },
+        ),
+        TableSpec(
+            "insurance",
+            {
+                "claimproc_id": ID,
+                "procedure_id": ID,
+                "claim_id": ID,
+                "patient_id": ID,
+                "provider_id": ID,
+                "clinic_id": ID,
+                "status": _enum(CLAIMPROC_STATUSES),
+                "ins_pay_est": MONEY,
+                "ins_paid": MONEY,
+                "write_off": MONEY,
+                "write_off_est": MONEY,
+                "date_paid": DATE,
+                "proc_date": DATE,
+            },
+        ),
+        TableSpec(
+            "appointments",
+            {
+                "appointment_id": ID,
+                "patient_id": ID,
+                "provider_id": ID,
+                "hygienist_id": ID,
+                "clinic_id": ID,
+                "start": DATE,
+                "length_minutes": COUNT,
+                "status": _enum(APPOINTMENT_STATUSES),
+                "is_hygiene": FLAG,
+                "is_new_patient": FLAG,
+            },
+        ),
+        TableSpec(
+            "recalls",
+            {
+                "recall_id": ID,
+                "patient_id": ID,
+                "recall_type": TEXT,
+                "date_due": DATE,
+                "date_previous": DATE,
+                "date_scheduled": DATE,
+                "interval_months": COUNT,
+                "disabled": FLAG,
+            },
+        ),
     ]
 }
 
@@ -141,7 +244,7 @@ def to_datetime(values: pd.Series) -> pd.Series:
             return values
         early = values < pd.Timestamp("1800-01-01")
         return values.mask(early).astype(DATE)
-    text = values.astype("string")
+    text = values.astype(TEXT)
     text = text.mask(text.str.slice(0, 4) < "1800")
     return pd.to_datetime(text, format="ISO8601").astype(DATE)
 
@@ -159,9 +262,7 @@ def conform(table: str, frame: pd.DataFrame) -> pd.DataFrame:
     n = len(frame)
     for column, dtype in spec.columns.items():
         if column not in frame.columns:
-            out[column] = pd.Series([None] * n, dtype=dtype if dtype != DATE else "object", index=frame.index)
-            if dtype == DATE:
-                out[column] = out[column].astype(DATE)
+            out[column] = pd.Series([None] * n, dtype=object, index=frame.index).astype(dtype)
             continue
         values = frame[column]
         try:
@@ -198,7 +299,7 @@ def validate(table: str, frame: pd.DataFrame) -> None:
             unknown = set(actual.categories) - set(dtype.categories)
             if unknown:
                 raise SchemaError(f"{table}.{column}: unknown value(s) {sorted(map(str, unknown))}")
-        elif str(actual) != str(pd.api.types.pandas_dtype(dtype)):
+        elif str(actual) != str(dtype):
             raise SchemaError(f"{table}.{column}: expected {dtype}, got {actual}")
     key = frame[spec.key]
     if key.isna().any():

@@ -23,13 +23,19 @@ __all__ = ["definition", "kpis", "open_practice", "setup", "show_table"]
 RENDERER = "workbench_html"
 
 
-class _ReportHtmlRenderer(MimetypeRenderer):  # type: ignore[misc]
+class _ReportHtmlRenderer(MimetypeRenderer):
     """text/html for a figure without plotly.js or MathJax: the page provides plotly.js once."""
 
     def to_mimebundle(self, fig_dict: dict[str, Any]) -> dict[str, str]:
-        markup = pio.to_html(fig_dict, include_plotlyjs=False, include_mathjax=False, full_html=False,
-                             default_width="100%", validate=False,
-                             config={"displaylogo": False, "responsive": True})
+        markup = pio.to_html(
+            fig_dict,
+            include_plotlyjs=False,
+            include_mathjax=False,
+            full_html=False,
+            default_width="100%",
+            validate=False,
+            config={"displaylogo": False, "responsive": True},
+        )
         return {"text/html": f'<div class="wb-figure">{markup}</div>'}
 
 
@@ -64,12 +70,14 @@ def kpis(items: Sequence[tuple[str, str, str]]) -> _Html:
         f'<div class="wb-kpi"><div class="wb-kpi-label">{html.escape(label)}</div>'
         f'<div class="wb-kpi-value">{html.escape(value)}</div>'
         f'<div class="wb-kpi-note">{html.escape(note)}</div></div>'
-        for label, value, note in items)
+        for label, value, note in items
+    )
     return _Html(f'<div class="wb-kpis">{cards}</div>')
 
 
-def show_table(frame: pd.DataFrame, formats: Mapping[str, Callable[[Any], str]] | None = None,
-               caption: str | None = None) -> _Html:
+def show_table(
+    frame: pd.DataFrame, formats: Mapping[str, Callable[[Any], str]] | None = None, caption: str | None = None
+) -> _Html:
     """A readable table: cells through ``formats``, numeric columns right-aligned, an optional caption."""
     formats = formats or {}
     align = {c: ' class="num"' if pd.api.types.is_numeric_dtype(frame[c]) else "" for c in frame.columns}
@@ -83,15 +91,17 @@ def show_table(frame: pd.DataFrame, formats: Mapping[str, Callable[[Any], str]] 
         rows.append("<tr>" + "".join(cells) + "</tr>")
     cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
     empty = "" if rows else f'<tr><td colspan="{len(frame.columns)}">Nothing to show.</td></tr>'
-    return _Html(f'<table class="wb-table">{cap}<thead><tr>{head}</tr></thead>'
-                 f'<tbody>{"".join(rows)}{empty}</tbody></table>')
+    return _Html(
+        f'<table class="wb-table">{cap}<thead><tr>{head}</tr></thead><tbody>{"".join(rows)}{empty}</tbody></table>'
+    )
 
 
 def definition(*texts: str) -> _Html:
     """The "How these numbers are computed" box under a report's figures."""
     body = "".join(_paragraphs(t) for t in texts)
-    return _Html(f'<details class="wb-definition" open><summary>How these numbers are computed</summary>'
-                 f"{body}</details>")
+    return _Html(
+        f'<details class="wb-definition" open><summary>How these numbers are computed</summary>{body}</details>'
+    )
 
 
 def _paragraphs(text: str) -> str:

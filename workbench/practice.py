@@ -60,7 +60,10 @@ class Practice:
         info = self.source.info()
         frames = self.source.read(list(model.TABLES), progress=progress)
         manifest = self.store.save(
-            frames, source=self.source.url, system=info.system, practice_name=info.practice_name,
+            frames,
+            source=self.source.url,
+            system=info.system,
+            practice_name=info.practice_name,
             data_as_of=info.data_as_of.isoformat() if info.data_as_of else None,
         )
         self._frames = dict(frames)

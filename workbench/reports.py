@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -31,7 +30,8 @@ class ReportSpec:
 
 
 REPORTS: dict[str, ReportSpec] = {
-    spec.name: spec for spec in [
+    spec.name: spec
+    for spec in [
         ReportSpec("aging", "aging.ipynb", "Accounts Receivable Aging", "as_of"),
         ReportSpec("production", "production.ipynb", "Production & Income", "period"),
         ReportSpec("recall", "recall.ipynb", "Recall & Hygiene", "as_of"),
@@ -55,10 +55,19 @@ def _spec(report: str) -> ReportSpec:
         raise UsageError(f"unknown report {report!r}; choose from {', '.join(REPORTS)}") from None
 
 
-def render_report(report: str, source: str, out_dir: str | Path, *, as_of: str | date | None = None,
-                  start: str | date | None = None, end: str | date | None = None,
-                  cache_dir: str | Path | None = None, title: str | None = None,
-                  brand_color: str = DEFAULT_BRAND_COLOR, kernel_name: str | None = None) -> Path:
+def render_report(
+    report: str,
+    source: str,
+    out_dir: str | Path,
+    *,
+    as_of: str | date | None = None,
+    start: str | date | None = None,
+    end: str | date | None = None,
+    cache_dir: str | Path | None = None,
+    title: str | None = None,
+    brand_color: str = DEFAULT_BRAND_COLOR,
+    kernel_name: str | None = None,
+) -> Path:
     """Execute one report for the practice at ``source`` and write ``<out_dir>/<report>.html``.
 
     Dates default to the practice's last day with data (the period to January 1 of that year).
@@ -83,29 +92,41 @@ def render_report(report: str, source: str, out_dir: str | Path, *, as_of: str |
         executed = Path(tmp) / spec.notebook
         _execute(resource_dir("notebooks") / spec.notebook, executed, parameters, kernel_name, report)
         context = {
-            "practice": practice.name, "title": title or spec.title, "period": period_label,
-            "as_of": as_of_label, "system": manifest.system, "practice_source": manifest.source,
-            "extracted_at": _stamp(manifest.extracted_at), "version": __version__,
+            "practice": practice.name,
+            "title": title or spec.title,
+            "period": period_label,
+            "as_of": as_of_label,
+            "system": manifest.system,
+            "practice_source": manifest.source,
+            "extracted_at": _stamp(manifest.extracted_at),
+            "version": __version__,
             "generated_at": datetime.now().astimezone().strftime("%B %d, %Y at %H:%M %Z").replace(" 0", " "),
-            "brand_color": brand_color, "logo": None,
+            "brand_color": brand_color,
+            "logo": None,
         }
         page = export_html(executed, context)
     target = out / f"{spec.name}.html"
     partial = target.with_name(target.name + ".partial")
     partial.write_text(page, encoding="utf-8")
-    os.replace(partial, target)
+    partial.replace(target)
     return target
 
 
-def _execute(notebook: Path, output: Path, parameters: dict[str, Any], kernel_name: str | None,
-             report: str) -> None:
+def _execute(notebook: Path, output: Path, parameters: dict[str, Any], kernel_name: str | None, report: str) -> None:
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
     try:
-        papermill.execute_notebook(str(notebook), str(output), parameters=parameters, kernel_name=kernel_name,
-                                   progress_bar=False, log_output=False, cwd=str(output.parent),
-                                   extra_arguments=["--IPKernelApp.log_level=ERROR"])
+        papermill.execute_notebook(
+            str(notebook),
+            str(output),
+            parameters=parameters,
+            kernel_name=kernel_name,
+            progress_bar=False,
+            log_output=False,
+            cwd=str(output.parent),
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
+        )
     except PapermillExecutionError as exc:
         raise ReportError(f"{report} report failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}") from None
     except WorkbenchError:
@@ -122,8 +143,13 @@ def export_html(executed: Path, context: Mapping[str, Any]) -> str:
     book = nbformat.read(executed, as_version=4)
     book.cells = [c for c in book.cells if c.cell_type != "code" or c.get("outputs")]
     book.metadata["title"] = f"{context['practice']} – {context['title']}"
-    exporter = HTMLExporter(template_name="workbench", extra_template_basedirs=[str(resource_dir("templates"))],
-                            exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+    exporter = HTMLExporter(
+        template_name="workbench",
+        extra_template_basedirs=[str(resource_dir("templates"))],
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+    )
     resources = {"workbench": {**context, "plotly_js": _plotly_js()}}
     body, _ = exporter.from_notebook_node(book, resources=resources)
     return str(body)

@@ -41,8 +41,12 @@ CODE_FEE = np.array([c.fee for c in cat.CODES])
 CODE_ALLOWED = np.array([PPO_ALLOWED[c.coverage] for c in cat.CODES])
 CODE_COVERAGE = np.array([COVERAGE[c.coverage] for c in cat.CODES])
 CODE_MINUTES = np.array([c.minutes for c in cat.CODES])
-CODE_BY_DENTIST = np.array([c.code in EXAM_CODES or not c.is_hygiene and not c.code.startswith("D02")
-                            and not c.code.startswith("D03") for c in cat.CODES])
+CODE_BY_DENTIST = np.array(
+    [
+        c.code in EXAM_CODES or (not c.is_hygiene and not c.code.startswith("D02") and not c.code.startswith("D03"))
+        for c in cat.CODES
+    ]
+)
 
 
 def _day(d: date) -> int:
@@ -107,25 +111,50 @@ class _Practice:
         rng = self.rng
         prov_rows = []
         for i in range(nd):
-            prov_rows.append((i + 1, f"DOC{i + 1}", i, rng.choice(cat.LAST_NAMES), rng.choice(cat.FIRST_NAMES),
-                              "DDS", 0, 0, 0))
+            prov_rows.append(
+                (i + 1, f"DOC{i + 1}", i, rng.choice(cat.LAST_NAMES), rng.choice(cat.FIRST_NAMES), "DDS", 0, 0, 0)
+            )
         for j in range(nh):
-            prov_rows.append((nd + j + 1, f"HYG{j + 1}", nd + j, rng.choice(cat.LAST_NAMES),
-                              rng.choice(cat.FIRST_NAMES), "RDH", 1, 0, 0))
+            prov_rows.append(
+                (
+                    nd + j + 1,
+                    f"HYG{j + 1}",
+                    nd + j,
+                    rng.choice(cat.LAST_NAMES),
+                    rng.choice(cat.FIRST_NAMES),
+                    "RDH",
+                    1,
+                    0,
+                    0,
+                )
+            )
         prov_rows.append((nd + nh + 1, "RET", nd + nh, "Oldham", "Walter", "DDS", 0, 1, 0))  # retired, hidden
         fees = [(i + 1, c.fee, 1, i + 1) for i, c in enumerate(cat.CODES)]
         return {
-            "preference": pd.DataFrame([(1, "PracticeTitle", self.practice_name),
-                                        (2, "PracticePhone", "5550100100")]),
-            "clinic": pd.DataFrame([(k + 1, f"{self.practice_name}" + ("" if self.clinics == 1 else f" #{k + 1}"),
-                                     f"C{k + 1}", f"55501002{k:02d}") for k in range(self.clinics)]),
+            "preference": pd.DataFrame([(1, "PracticeTitle", self.practice_name), (2, "PracticePhone", "5550100100")]),
+            "clinic": pd.DataFrame(
+                [
+                    (
+                        k + 1,
+                        f"{self.practice_name}" + ("" if self.clinics == 1 else f" #{k + 1}"),
+                        f"C{k + 1}",
+                        f"55501002{k:02d}",
+                    )
+                    for k in range(self.clinics)
+                ]
+            ),
             "provider": pd.DataFrame(prov_rows),
             "definition": pd.DataFrame([(*d, 0) for d in cat.DEFINITIONS]),
-            "procedurecode": pd.DataFrame([(i + 1, c.code, c.description, c.abbr, c.category, int(c.is_hygiene),
-                                            "X" * (c.minutes // 5)) for i, c in enumerate(cat.CODES)]),
+            "procedurecode": pd.DataFrame(
+                [
+                    (i + 1, c.code, c.description, c.abbr, c.category, int(c.is_hygiene), "X" * (c.minutes // 5))
+                    for i, c in enumerate(cat.CODES)
+                ]
+            ),
             "fee": pd.DataFrame(fees),
-            "recalltype": pd.DataFrame([(1, "Prophy", 6 << 16, "/XXXX/", "D0120,D1110"),
-                                        (2, "Perio", 3 << 16, "/XXXXXX/", "D4910")]),
+            "recalltype": pd.DataFrame(
+                [(1, "Prophy", 6 << 16, "/XXXX/", "D0120,D1110"), (2, "Perio", 3 << 16, "/XXXXXX/", "D4910")]
+            ),
         }
 
     # ------------------------------------------------------------------ people
@@ -145,9 +174,13 @@ class _Practice:
 
         g_age = rng.uniform(24, 82, nfam)
         spouse = rng.random(n) < 0.7
-        age = np.where(member == 0, g_age[family],
-                       np.where((member == 1) & spouse, np.clip(g_age[family] + rng.normal(0, 4, n), 21, 90),
-                                rng.uniform(2, 17.5, n)))
+        age = np.where(
+            member == 0,
+            g_age[family],
+            np.where(
+                (member == 1) & spouse, np.clip(g_age[family] + rng.normal(0, 4, n), 21, 90), rng.uniform(2, 17.5, n)
+            ),
+        )
         self.birth = (self.end - age * 365.25).astype(np.int64) - rng.integers(0, 365, n)
         self.gender = rng.integers(0, 2, n)
         self.last_name = np.array(cat.LAST_NAMES)[rng.integers(0, len(cat.LAST_NAMES), nfam)][family]
@@ -175,8 +208,9 @@ class _Practice:
 
         span = self.end - self.start
         existing = rng.random(n) < 0.6
-        self.first_visit = np.where(existing, self.start - rng.integers(30, 8 * 365, n),
-                                    self.start + rng.integers(0, span, n))
+        self.first_visit = np.where(
+            existing, self.start - rng.integers(30, 8 * 365, n), self.start + rng.integers(0, span, n)
+        )
         self.first_visit = np.where(np.isin(status, [1, 6]), -1, self.first_visit)
 
     def patient_frame(self) -> pd.DataFrame:
@@ -185,35 +219,66 @@ class _Practice:
         streets = np.array(["Oak St", "Maple Ave", "Birch Rd", "Elm Ct", "Pine Ln", "Cedar Blvd"])
         phone = np.char.add("555-01", rng.integers(10, 100, n).astype(str))
         phone = np.char.add(np.char.add(phone, "-"), rng.integers(1000, 10000, n).astype(str))
-        email = np.char.add(np.char.add(np.char.lower(self.first_name.astype(str)), "."),
-                            np.char.add(np.char.lower(self.last_name.astype(str)), "@example.com"))
+        email = np.char.add(
+            np.char.add(np.char.lower(self.first_name.astype(str)), "."),
+            np.char.add(np.char.lower(self.last_name.astype(str)), "@example.com"),
+        )
         zeros = np.zeros(n)
-        return pd.DataFrame({
-            "PatNum": self.pat_num, "LName": self.last_name, "FName": self.first_name, "MiddleI": "",
-            "Preferred": "", "PatStatus": self.status, "Gender": self.gender, "Birthdate": _iso(self.birth),
-            "Address": np.char.add(np.char.add(rng.integers(10, 9999, n).astype(str), " "),
-                                   streets[rng.integers(0, len(streets), n)]),
-            "City": "Springfield", "State": "OR", "Zip": "97477", "HmPhone": phone, "WirelessPhone": "",
-            "Email": email, "Guarantor": self.guarantor, "PriProv": self.dentist, "SecProv": self.hygienist,
-            "BillingType": billing, "ClinicNum": self.clinic, "DateFirstVisit": _iso(self.first_visit),
-            "HasIns": np.where(self.insured[self.family], "I", ""), "Bal_0_30": zeros, "Bal_31_60": zeros,
-            "Bal_61_90": zeros, "BalOver90": zeros, "InsEst": zeros, "BalTotal": zeros, "EstBalance": zeros,
-            "DateTStamp": _stamp(np.maximum(self.first_visit, self.start), rng),
-        })
+        return pd.DataFrame(
+            {
+                "PatNum": self.pat_num,
+                "LName": self.last_name,
+                "FName": self.first_name,
+                "MiddleI": "",
+                "Preferred": "",
+                "PatStatus": self.status,
+                "Gender": self.gender,
+                "Birthdate": _iso(self.birth),
+                "Address": np.char.add(
+                    np.char.add(rng.integers(10, 9999, n).astype(str), " "), streets[rng.integers(0, len(streets), n)]
+                ),
+                "City": "Springfield",
+                "State": "OR",
+                "Zip": "97477",
+                "HmPhone": phone,
+                "WirelessPhone": "",
+                "Email": email,
+                "Guarantor": self.guarantor,
+                "PriProv": self.dentist,
+                "SecProv": self.hygienist,
+                "BillingType": billing,
+                "ClinicNum": self.clinic,
+                "DateFirstVisit": _iso(self.first_visit),
+                "HasIns": np.where(self.insured[self.family], "I", ""),
+                "Bal_0_30": zeros,
+                "Bal_31_60": zeros,
+                "Bal_61_90": zeros,
+                "BalOver90": zeros,
+                "InsEst": zeros,
+                "BalTotal": zeros,
+                "EstBalance": zeros,
+                "DateTStamp": _stamp(np.maximum(self.first_visit, self.start), rng),
+            }
+        )
 
     # ------------------------------------------------------------------ visits and treatment
     def visits(self) -> None:
         """Completed hygiene visits: one row per visit (patient index, day, ordinal, new-patient flag)."""
         rng, n = self.rng, self.n
         interval = np.where(self.perio, HYGIENE_INTERVAL[True], HYGIENE_INTERVAL[False])
-        in_window = np.where(self.first_visit >= self.start, self.first_visit,
-                             self.start + (rng.random(n) * interval).astype(np.int64))
+        in_window = np.where(
+            self.first_visit >= self.start, self.first_visit, self.start + (rng.random(n) * interval).astype(np.int64)
+        )
         churned = np.isin(self.status, [2, 3, 4, 5])
         leaves = (self.status == 0) & (rng.random(n) < 0.2)
         late = np.maximum(in_window + 1, self.end - 400)
-        exit_day = np.where(churned, in_window + (rng.random(n) * (late - in_window)).astype(np.int64),
-                            np.where(leaves, in_window + (rng.random(n) * (self.end - in_window + 1)).astype(np.int64),
-                                     self.end + 10_000))
+        exit_day = np.where(
+            churned,
+            in_window + (rng.random(n) * (late - in_window)).astype(np.int64),
+            np.where(
+                leaves, in_window + (rng.random(n) * (self.end - in_window + 1)).astype(np.int64), self.end + 10_000
+            ),
+        )
         self.exit = exit_day
         last = np.minimum(exit_day, self.end)
         count = np.where((self.first_visit >= 0) & (last >= in_window), (last - in_window) // interval + 1, 0)
@@ -231,21 +296,46 @@ class _Practice:
         procs = _Rows([])
         n_apt = 0
 
-        def add_appointments(pat: np.ndarray, day: np.ndarray, status: int, hygiene: bool,
-                             minutes: np.ndarray, new: np.ndarray | None = None) -> np.ndarray:
+        def add_appointments(
+            pat: np.ndarray,
+            day: np.ndarray,
+            status: int,
+            hygiene: bool,
+            minutes: np.ndarray,
+            new: np.ndarray | None = None,
+        ) -> np.ndarray:
             nonlocal n_apt
             ids = np.arange(n_apt + 1, n_apt + len(pat) + 1)
             n_apt += len(pat)
-            apts.add(AptNum=ids, pat=pat, day=day, AptStatus=np.full(len(pat), status),
-                     IsHygiene=np.full(len(pat), int(hygiene)), minutes=minutes,
-                     IsNewPatient=np.zeros(len(pat), int) if new is None else new.astype(int))
+            apts.add(
+                AptNum=ids,
+                pat=pat,
+                day=day,
+                AptStatus=np.full(len(pat), status),
+                IsHygiene=np.full(len(pat), int(hygiene)),
+                minutes=minutes,
+                IsNewPatient=np.zeros(len(pat), int) if new is None else new.astype(int),
+            )
             return ids
 
-        def add_procedures(pat: np.ndarray, day: np.ndarray, code: np.ndarray, status: int, apt: np.ndarray,
-                           units: np.ndarray | None = None, tp_day: np.ndarray | None = None) -> None:
-            procs.add(pat=pat, day=day, code=code, ProcStatus=np.full(len(pat), status), AptNum=apt,
-                      UnitQty=np.ones(len(pat), int) if units is None else units,
-                      tp_day=day if tp_day is None else tp_day)
+        def add_procedures(
+            pat: np.ndarray,
+            day: np.ndarray,
+            code: np.ndarray,
+            status: int,
+            apt: np.ndarray,
+            units: np.ndarray | None = None,
+            tp_day: np.ndarray | None = None,
+        ) -> None:
+            procs.add(
+                pat=pat,
+                day=day,
+                code=code,
+                ProcStatus=np.full(len(pat), status),
+                AptNum=apt,
+                UnitQty=np.ones(len(pat), int) if units is None else units,
+                tp_day=day if tp_day is None else tp_day,
+            )
 
         # completed hygiene visits
         vp, vd, vk, vnew = self.v_pat, self.v_day, self.v_k, self.v_new
@@ -266,8 +356,14 @@ class _Practice:
         add_procedures(vp[takes_xray], vd[takes_xray], xray[takes_xray], 2, apt[takes_xray])
         add_procedures(vp[child], vd[child], np.full(child.sum(), idx["D1206"]), 2, apt[child])
         seal = child & vnew
-        add_procedures(vp[seal], vd[seal], np.full(seal.sum(), idx["D1351"]), 2, apt[seal],
-                       units=rng.choice([2, 4], size=seal.sum()))
+        add_procedures(
+            vp[seal],
+            vd[seal],
+            np.full(seal.sum(), idx["D1351"]),
+            2,
+            apt[seal],
+            units=rng.choice([2, 4], size=seal.sum()),
+        )
 
         # treatment planned at hygiene visits: accepted and done, scheduled ahead, or left waiting
         finds = ~child & (rng.random(len(vp)) < np.where(perio, 0.22, 0.16))
@@ -296,8 +392,13 @@ class _Practice:
         # broken appointments before some visits
         a = apts.frame()
         broke = (a["AptStatus"].to_numpy() == 2) & (rng.random(len(a)) < 0.05)
-        add_appointments(a["pat"].to_numpy()[broke], _weekday(a["day"].to_numpy()[broke] - rng.integers(3, 21,
-                         broke.sum())), 5, False, a["minutes"].to_numpy()[broke])
+        add_appointments(
+            a["pat"].to_numpy()[broke],
+            _weekday(a["day"].to_numpy()[broke] - rng.integers(3, 21, broke.sum())),
+            5,
+            False,
+            a["minutes"].to_numpy()[broke],
+        )
 
         # next hygiene visit for patients still coming: scheduled ahead, or not (overdue recalls)
         last = np.full(self.n, -1, dtype=np.int64)
@@ -307,16 +408,18 @@ class _Practice:
         active = (last >= 0) & (self.status == 0) & (self.exit > self.end)
         r = rng.random(self.n)
         sched = active & (((due > self.end) & (r < 0.75)) | ((due <= self.end) & (r < 0.3)))
-        nxt = _weekday(np.where(due > self.end, due + rng.integers(-5, 11, self.n),
-                                self.end + rng.integers(3, 46, self.n)))
+        nxt = _weekday(
+            np.where(due > self.end, due + rng.integers(-5, 11, self.n), self.end + rng.integers(3, 46, self.n))
+        )
         nxt = np.maximum(nxt, self.end + 1)
         sp = np.nonzero(sched)[0]
         s_day = nxt[sp]
         s_child = (s_day - self.birth[sp]) / 365.25 < 14
         s_apt = add_appointments(sp, s_day, 1, True, np.where(self.perio[sp], 60, 50))
         add_procedures(sp, s_day, np.full(len(sp), idx["D0120"]), 1, s_apt)
-        add_procedures(sp, s_day, np.where(self.perio[sp], idx["D4910"],
-                                           np.where(s_child, idx["D1120"], idx["D1110"])), 1, s_apt)
+        add_procedures(
+            sp, s_day, np.where(self.perio[sp], idx["D4910"], np.where(s_child, idx["D1120"], idx["D1110"])), 1, s_apt
+        )
         self.last_hygiene = last
         self.next_hygiene = np.where(sched, nxt, -1)
         return apts.frame(), procs.frame()
@@ -330,7 +433,7 @@ class _Practice:
         code = procs["code"].to_numpy()
         units = procs["UnitQty"].to_numpy()
         year = np.clip((day - self.start) // 365, 0, None)
-        unit_fee = np.round(CODE_FEE[code] * 1.03 ** year)
+        unit_fee = np.round(CODE_FEE[code] * 1.03**year)
         fee = unit_fee * units
         by_dentist = CODE_BY_DENTIST[code]
         prov = np.where(by_dentist, self.dentist[pat], self.hygienist[pat])
@@ -341,14 +444,27 @@ class _Practice:
         proc_num = np.arange(1, n_proc + 1)
         clinic = self.clinic[pat]
 
-        procedurelog = pd.DataFrame({
-            "ProcNum": proc_num, "PatNum": self.pat_num[pat], "AptNum": procs["AptNum"].to_numpy(),
-            "ProcDate": _iso(day), "ProcFee": unit_fee, "Surf": "", "ToothNum": "", "ProcStatus":
-            procs["ProcStatus"].to_numpy(), "ProvNum": prov, "ClinicNum": clinic, "CodeNum": code + 1,
-            "UnitQty": units, "BaseUnits": 0, "DateTP": _iso(procs["tp_day"].to_numpy()),
-            "DateEntryC": _iso(np.where(completed, day, -1)), "DateComplete": _iso(np.where(completed, day, -1)),
-            "DateTStamp": _stamp(np.minimum(day, self.end), rng),
-        })
+        procedurelog = pd.DataFrame(
+            {
+                "ProcNum": proc_num,
+                "PatNum": self.pat_num[pat],
+                "AptNum": procs["AptNum"].to_numpy(),
+                "ProcDate": _iso(day),
+                "ProcFee": unit_fee,
+                "Surf": "",
+                "ToothNum": "",
+                "ProcStatus": procs["ProcStatus"].to_numpy(),
+                "ProvNum": prov,
+                "ClinicNum": clinic,
+                "CodeNum": code + 1,
+                "UnitQty": units,
+                "BaseUnits": 0,
+                "DateTP": _iso(procs["tp_day"].to_numpy()),
+                "DateEntryC": _iso(np.where(completed, day, -1)),
+                "DateComplete": _iso(np.where(completed, day, -1)),
+                "DateTStamp": _stamp(np.minimum(day, self.end), rng),
+            }
+        )
 
         # insurance: one claim per completed appointment of an insured patient
         covered = self.insured[fam] & (CODE_COVERAGE[code] > 0)
@@ -367,15 +483,27 @@ class _Practice:
         cp_received = received[claim_of]
         claim_num = claim_of + 1
         claimpayment_num = np.where(cp_received, claim_of + 1, 0)
-        claimproc = pd.DataFrame({
-            "ProcNum": proc_num[c_idx], "ClaimNum": claim_num, "PatNum": self.pat_num[pat[c_idx]],
-            "ProvNum": prov[c_idx], "FeeBilled": fee[c_idx], "InsPayEst": ins_paid[c_idx], "DedApplied": 0.0,
-            "Status": np.where(cp_received, 1, 0), "InsPayAmt": np.where(cp_received, ins_paid[c_idx], 0.0),
-            "ClaimPaymentNum": claimpayment_num, "PlanNum": 1,
-            "DateCP": _iso(np.where(cp_received, paid_day[claim_of], -1)), "WriteOff": write_off[c_idx],
-            "WriteOffEst": write_off[c_idx], "ProcDate": _iso(day[c_idx]), "ClinicNum": clinic[c_idx],
-            "SecDateTEdit": _stamp(np.where(cp_received, paid_day[claim_of], day[c_idx]), rng),
-        })
+        claimproc = pd.DataFrame(
+            {
+                "ProcNum": proc_num[c_idx],
+                "ClaimNum": claim_num,
+                "PatNum": self.pat_num[pat[c_idx]],
+                "ProvNum": prov[c_idx],
+                "FeeBilled": fee[c_idx],
+                "InsPayEst": ins_paid[c_idx],
+                "DedApplied": 0.0,
+                "Status": np.where(cp_received, 1, 0),
+                "InsPayAmt": np.where(cp_received, ins_paid[c_idx], 0.0),
+                "ClaimPaymentNum": claimpayment_num,
+                "PlanNum": 1,
+                "DateCP": _iso(np.where(cp_received, paid_day[claim_of], -1)),
+                "WriteOff": write_off[c_idx],
+                "WriteOffEst": write_off[c_idx],
+                "ProcDate": _iso(day[c_idx]),
+                "ClinicNum": clinic[c_idx],
+                "SecDateTEdit": _stamp(np.where(cp_received, paid_day[claim_of], day[c_idx]), rng),
+            }
+        )
         # supplemental payments on a few received claims (these often leave a small credit)
         first_line = np.unique(claim_of, return_index=True)[1]
         supp_claim = np.nonzero(received & (rng.random(n_claims) < 0.02))[0]
@@ -383,22 +511,50 @@ class _Practice:
         supp_claim, supp_day = supp_claim[supp_day <= self.end], supp_day[supp_day <= self.end]
         line = c_idx[first_line[supp_claim]]
         supp_amt = np.round(rng.uniform(5, 40, len(supp_claim)), 2)
-        supplemental = pd.DataFrame({
-            "ProcNum": proc_num[line], "ClaimNum": supp_claim + 1, "PatNum": self.pat_num[pat[line]],
-            "ProvNum": prov[line], "FeeBilled": 0.0, "InsPayEst": 0.0, "DedApplied": 0.0, "Status": 4,
-            "InsPayAmt": supp_amt, "ClaimPaymentNum": n_claims + 1 + np.arange(len(supp_claim)), "PlanNum": 1,
-            "DateCP": _iso(supp_day), "WriteOff": 0.0, "WriteOffEst": 0.0, "ProcDate": _iso(day[line]),
-            "ClinicNum": clinic[line], "SecDateTEdit": _stamp(supp_day, rng),
-        })
+        supplemental = pd.DataFrame(
+            {
+                "ProcNum": proc_num[line],
+                "ClaimNum": supp_claim + 1,
+                "PatNum": self.pat_num[pat[line]],
+                "ProvNum": prov[line],
+                "FeeBilled": 0.0,
+                "InsPayEst": 0.0,
+                "DedApplied": 0.0,
+                "Status": 4,
+                "InsPayAmt": supp_amt,
+                "ClaimPaymentNum": n_claims + 1 + np.arange(len(supp_claim)),
+                "PlanNum": 1,
+                "DateCP": _iso(supp_day),
+                "WriteOff": 0.0,
+                "WriteOffEst": 0.0,
+                "ProcDate": _iso(day[line]),
+                "ClinicNum": clinic[line],
+                "SecDateTEdit": _stamp(supp_day, rng),
+            }
+        )
         # estimates on planned treatment of insured patients (never part of aging or income)
         e_idx = np.nonzero((procs["ProcStatus"].to_numpy() == 1) & covered)[0]
-        estimates = pd.DataFrame({
-            "ProcNum": proc_num[e_idx], "ClaimNum": 0, "PatNum": self.pat_num[pat[e_idx]], "ProvNum": prov[e_idx],
-            "FeeBilled": 0.0, "InsPayEst": ins_paid[e_idx], "DedApplied": 0.0, "Status": 6, "InsPayAmt": 0.0,
-            "ClaimPaymentNum": 0, "PlanNum": 1, "DateCP": NO_DATE, "WriteOff": 0.0,
-            "WriteOffEst": write_off[e_idx], "ProcDate": _iso(day[e_idx]), "ClinicNum": clinic[e_idx],
-            "SecDateTEdit": _stamp(np.minimum(day[e_idx], self.end), rng),
-        })
+        estimates = pd.DataFrame(
+            {
+                "ProcNum": proc_num[e_idx],
+                "ClaimNum": 0,
+                "PatNum": self.pat_num[pat[e_idx]],
+                "ProvNum": prov[e_idx],
+                "FeeBilled": 0.0,
+                "InsPayEst": ins_paid[e_idx],
+                "DedApplied": 0.0,
+                "Status": 6,
+                "InsPayAmt": 0.0,
+                "ClaimPaymentNum": 0,
+                "PlanNum": 1,
+                "DateCP": NO_DATE,
+                "WriteOff": 0.0,
+                "WriteOffEst": write_off[e_idx],
+                "ProcDate": _iso(day[e_idx]),
+                "ClinicNum": clinic[e_idx],
+                "SecDateTEdit": _stamp(np.minimum(day[e_idx], self.end), rng),
+            }
+        )
         claimprocs = pd.concat([claimproc, supplemental, estimates], ignore_index=True)
         claimprocs.insert(0, "ClaimProcNum", np.arange(1, len(claimprocs) + 1))
         claimprocs = claimprocs[[c for c, _ in OPEN_DENTAL_TABLES["claimproc"]]]
@@ -410,25 +566,38 @@ class _Practice:
         c_pat[claim_of] = pat[c_idx]
         c_prov = np.zeros(n_claims, dtype=np.int64)
         c_prov[claim_of] = prov[c_idx]
-        claim = pd.DataFrame({
-            "ClaimNum": np.arange(1, n_claims + 1), "PatNum": self.pat_num[c_pat], "DateService": _iso(claim_day),
-            "DateSent": _iso(claim_day + 1), "ClaimStatus": np.where(received, "R", "S"),
-            "DateReceived": _iso(np.where(received, paid_day, -1)), "PlanNum": 1, "ProvTreat": c_prov,
-            "ClaimFee": np.round(c_fee, 2), "InsPayEst": np.round(c_est, 2),
-            "InsPayAmt": np.round(np.where(received, c_est, 0.0), 2), "WriteOff": np.round(c_wo, 2),
-            "ClaimType": "P", "ClinicNum": self.clinic[c_pat], "SecDateTEdit": _stamp(claim_day, rng),
-        })
+        claim = pd.DataFrame(
+            {
+                "ClaimNum": np.arange(1, n_claims + 1),
+                "PatNum": self.pat_num[c_pat],
+                "DateService": _iso(claim_day),
+                "DateSent": _iso(claim_day + 1),
+                "ClaimStatus": np.where(received, "R", "S"),
+                "DateReceived": _iso(np.where(received, paid_day, -1)),
+                "PlanNum": 1,
+                "ProvTreat": c_prov,
+                "ClaimFee": np.round(c_fee, 2),
+                "InsPayEst": np.round(c_est, 2),
+                "InsPayAmt": np.round(np.where(received, c_est, 0.0), 2),
+                "WriteOff": np.round(c_wo, 2),
+                "ClaimType": "P",
+                "ClinicNum": self.clinic[c_pat],
+                "SecDateTEdit": _stamp(claim_day, rng),
+            }
+        )
         carriers = np.array(["Delta Dental", "MetLife", "Cigna Dental", "Guardian", "Aetna Dental"])
         cp_rec = np.nonzero(received)[0]
-        claimpayment = pd.DataFrame({
-            "ClaimPaymentNum": np.concatenate([cp_rec + 1, n_claims + 1 + np.arange(len(supp_claim))]),
-            "CheckDate": _iso(np.concatenate([paid_day[cp_rec], supp_day])),
-            "CheckAmt": np.round(np.concatenate([c_est[cp_rec], supp_amt]), 2),
-            "CheckNum": rng.integers(10000, 99999, len(cp_rec) + len(supp_claim)).astype(str),
-            "CarrierName": carriers[rng.integers(0, len(carriers), len(cp_rec) + len(supp_claim))],
-            "ClinicNum": self.clinic[np.concatenate([c_pat[cp_rec], c_pat[supp_claim]])],
-            "SecDateTEdit": _stamp(np.concatenate([paid_day[cp_rec], supp_day]), rng),
-        })
+        claimpayment = pd.DataFrame(
+            {
+                "ClaimPaymentNum": np.concatenate([cp_rec + 1, n_claims + 1 + np.arange(len(supp_claim))]),
+                "CheckDate": _iso(np.concatenate([paid_day[cp_rec], supp_day])),
+                "CheckAmt": np.round(np.concatenate([c_est[cp_rec], supp_amt]), 2),
+                "CheckNum": rng.integers(10000, 99999, len(cp_rec) + len(supp_claim)).astype(str),
+                "CarrierName": carriers[rng.integers(0, len(carriers), len(cp_rec) + len(supp_claim))],
+                "ClinicNum": self.clinic[np.concatenate([c_pat[cp_rec], c_pat[supp_claim]])],
+                "SecDateTEdit": _stamp(np.concatenate([paid_day[cp_rec], supp_day]), rng),
+            }
+        )
 
         # what the patient owes per completed procedure, after discounts
         base_due = np.where(covered, allowed - ins_paid, fee)
@@ -440,8 +609,14 @@ class _Practice:
 
         adj = _Rows([])
         d_idx = np.nonzero(discount != 0)[0]
-        adj.add(day=day[d_idx], amt=discount[d_idx], pat=pat[d_idx], type=np.where(courtesy[d_idx],
-                cat.ADJ_COURTESY, cat.ADJ_SENIOR), prov=prov[d_idx], proc=proc_num[d_idx])
+        adj.add(
+            day=day[d_idx],
+            amt=discount[d_idx],
+            pat=pat[d_idx],
+            type=np.where(courtesy[d_idx], cat.ADJ_COURTESY, cat.ADJ_SENIOR),
+            prov=prov[d_idx],
+            proc=proc_num[d_idx],
+        )
 
         # patient payments: one payment per completed appointment, a split per procedure
         apt_of = procs["AptNum"].to_numpy()
@@ -455,11 +630,18 @@ class _Practice:
         v_day[visit_of] = day[owe_idx]
         beh = self.behaviour[self.family[v_pat]]
         r = rng.random(n_vis)
-        frac = np.select([beh <= 1, beh == 2, beh == 3], [1.0, np.where(r < 0.7, 1.0, 0.5),
-                                                         np.where(r < 0.15, 0.5, 0.0)])
-        lag = np.select([beh == 0, beh == 1, beh == 2, beh == 3],
-                        [np.zeros(n_vis, np.int64), rng.integers(10, 61, n_vis), rng.integers(45, 151, n_vis),
-                         rng.integers(120, 201, n_vis)])
+        frac = np.select(
+            [beh <= 1, beh == 2, beh == 3], [1.0, np.where(r < 0.7, 1.0, 0.5), np.where(r < 0.15, 0.5, 0.0)]
+        )
+        lag = np.select(
+            [beh == 0, beh == 1, beh == 2, beh == 3],
+            [
+                np.zeros(n_vis, np.int64),
+                rng.integers(10, 61, n_vis),
+                rng.integers(45, 151, n_vis),
+                rng.integers(120, 201, n_vis),
+            ],
+        )
         pay_day = v_day + lag
         pays = (frac > 0) & (pay_day <= self.end)
         s_amt = np.round(due[owe_idx] * frac[visit_of], 2)
@@ -479,47 +661,87 @@ class _Practice:
         pay_pat = np.concatenate([self.guarantor[v_pat[pays]] - 1, g_idx])
         pay_days = np.concatenate([pay_day[pays], pre_day])
         pay_amt = np.concatenate([np.round(paid_amt[pays], 2), pre_amt])
-        payment = pd.DataFrame({
-            "PayNum": np.arange(1, len(pay_pat) + 1), "PayType": rng.choice(cat.PAY_TYPES, size=len(pay_pat)),
-            "PayDate": _iso(pay_days), "PayAmt": pay_amt, "CheckNum": "", "PayNote": "",
-            "PatNum": self.pat_num[pay_pat], "ClinicNum": self.clinic[pay_pat], "DateEntry": _iso(pay_days),
-            "SecDateTEdit": _stamp(pay_days, rng),
-        })
+        payment = pd.DataFrame(
+            {
+                "PayNum": np.arange(1, len(pay_pat) + 1),
+                "PayType": rng.choice(cat.PAY_TYPES, size=len(pay_pat)),
+                "PayDate": _iso(pay_days),
+                "PayAmt": pay_amt,
+                "CheckNum": "",
+                "PayNote": "",
+                "PatNum": self.pat_num[pay_pat],
+                "ClinicNum": self.clinic[pay_pat],
+                "DateEntry": _iso(pay_days),
+                "SecDateTEdit": _stamp(pay_days, rng),
+            }
+        )
         sp_pat = np.concatenate([pat[s_idx], g_idx])
         sp_day = np.concatenate([pay_day[visit_of[s_ok]], pre_day])
-        paysplit = pd.DataFrame({
-            "SplitNum": np.arange(1, len(sp_pat) + 1), "SplitAmt": np.concatenate([s_amt[s_ok], pre_amt]),
-            "PatNum": self.pat_num[sp_pat],
-            "PayNum": np.concatenate([split_pay, n_pay + 1 + np.arange(len(g_idx))]),
-            "ProvNum": np.concatenate([prov[s_idx], self.dentist[g_idx]]),
-            "DatePay": _iso(sp_day), "ProcNum": np.concatenate([proc_num[s_idx], np.zeros(len(g_idx), int)]),
-            "DateEntry": _iso(sp_day), "UnearnedType": 0, "ClinicNum": self.clinic[sp_pat],
-            "SecDateTEdit": _stamp(sp_day, rng),
-        })
+        paysplit = pd.DataFrame(
+            {
+                "SplitNum": np.arange(1, len(sp_pat) + 1),
+                "SplitAmt": np.concatenate([s_amt[s_ok], pre_amt]),
+                "PatNum": self.pat_num[sp_pat],
+                "PayNum": np.concatenate([split_pay, n_pay + 1 + np.arange(len(g_idx))]),
+                "ProvNum": np.concatenate([prov[s_idx], self.dentist[g_idx]]),
+                "DatePay": _iso(sp_day),
+                "ProcNum": np.concatenate([proc_num[s_idx], np.zeros(len(g_idx), int)]),
+                "DateEntry": _iso(sp_day),
+                "UnearnedType": 0,
+                "ClinicNum": self.clinic[sp_pat],
+                "SecDateTEdit": _stamp(sp_day, rng),
+            }
+        )
 
         # unpaid visits: a finance charge after 60 days, and for some a bad-debt write-off after 240
         remaining = np.round(v_owed - np.where(pays, paid_amt, 0.0), 2)
         never_pays = remaining * (1 - np.where(frac > 0, frac, 0)) > 1
         fin = never_pays & (beh >= 2) & (v_day + 60 <= self.end)
         fin_amt = np.round(np.maximum(remaining * 0.015, 2.5), 2)
-        adj.add(day=v_day[fin] + 60, amt=fin_amt[fin], pat=v_pat[fin], type=np.full(fin.sum(), cat.ADJ_FINANCE),
-                prov=self.dentist[v_pat[fin]], proc=np.zeros(fin.sum(), int))
+        adj.add(
+            day=v_day[fin] + 60,
+            amt=fin_amt[fin],
+            pat=v_pat[fin],
+            type=np.full(fin.sum(), cat.ADJ_FINANCE),
+            prov=self.dentist[v_pat[fin]],
+            proc=np.zeros(fin.sum(), int),
+        )
         bad = fin & (beh == 3) & (v_day + 240 <= self.end) & (rng.random(n_vis) < 0.75)
-        adj.add(day=v_day[bad] + 240, amt=-np.round(remaining[bad] + fin_amt[bad], 2), pat=v_pat[bad],
-                type=np.full(bad.sum(), cat.ADJ_BAD_DEBT), prov=self.dentist[v_pat[bad]],
-                proc=np.zeros(bad.sum(), int))
+        adj.add(
+            day=v_day[bad] + 240,
+            amt=-np.round(remaining[bad] + fin_amt[bad], 2),
+            pat=v_pat[bad],
+            type=np.full(bad.sum(), cat.ADJ_BAD_DEBT),
+            prov=self.dentist[v_pat[bad]],
+            proc=np.zeros(bad.sum(), int),
+        )
         a = adj.frame()
         a_day = a["day"].to_numpy()
-        adjustment = pd.DataFrame({
-            "AdjNum": np.arange(1, len(a) + 1), "AdjDate": _iso(a_day), "AdjAmt": a["amt"].to_numpy(),
-            "PatNum": self.pat_num[a["pat"].to_numpy()], "AdjType": a["type"].to_numpy(),
-            "ProvNum": a["prov"].to_numpy(), "AdjNote": "", "ProcDate": _iso(a_day),
-            "ProcNum": a["proc"].to_numpy(), "DateEntry": _iso(a_day),
-            "ClinicNum": self.clinic[a["pat"].to_numpy()], "SecDateTEdit": _stamp(a_day, rng),
-        })
-        return {"procedurelog": procedurelog, "claim": claim, "claimproc": claimprocs,
-                "claimpayment": claimpayment, "payment": payment, "paysplit": paysplit,
-                "adjustment": adjustment}
+        adjustment = pd.DataFrame(
+            {
+                "AdjNum": np.arange(1, len(a) + 1),
+                "AdjDate": _iso(a_day),
+                "AdjAmt": a["amt"].to_numpy(),
+                "PatNum": self.pat_num[a["pat"].to_numpy()],
+                "AdjType": a["type"].to_numpy(),
+                "ProvNum": a["prov"].to_numpy(),
+                "AdjNote": "",
+                "ProcDate": _iso(a_day),
+                "ProcNum": a["proc"].to_numpy(),
+                "DateEntry": _iso(a_day),
+                "ClinicNum": self.clinic[a["pat"].to_numpy()],
+                "SecDateTEdit": _stamp(a_day, rng),
+            }
+        )
+        return {
+            "procedurelog": procedurelog,
+            "claim": claim,
+            "claimproc": claimprocs,
+            "claimpayment": claimpayment,
+            "payment": payment,
+            "paysplit": paysplit,
+            "adjustment": adjustment,
+        }
 
     def appointment_frame(self, apts: pd.DataFrame) -> pd.DataFrame:
         rng = self.rng
@@ -529,14 +751,24 @@ class _Practice:
         seconds = day * 86400 + rng.integers(8, 17, len(apts)) * 3600 + rng.integers(0, 2, len(apts)) * 1800
         hygiene = apts["IsHygiene"].to_numpy() == 1
         pattern = np.array(["X" * (m // 5) for m in range(0, 125, 5)], dtype=object)[minutes // 5]
-        return pd.DataFrame({
-            "AptNum": apts["AptNum"].to_numpy(), "PatNum": self.pat_num[pat], "AptStatus": apts["AptStatus"],
-            "Pattern": pattern, "Confirmed": 0, "Op": np.where(hygiene, 2, 1), "ProvNum": self.dentist[pat],
-            "ProvHyg": np.where(hygiene, self.hygienist[pat], 0),
-            "AptDateTime": np.datetime_as_string(seconds.astype("datetime64[s]")).astype(object),
-            "IsNewPatient": apts["IsNewPatient"].to_numpy(), "ProcDescript": "", "ClinicNum": self.clinic[pat],
-            "IsHygiene": apts["IsHygiene"].to_numpy(), "DateTStamp": _stamp(np.minimum(day, self.end), rng),
-        })
+        return pd.DataFrame(
+            {
+                "AptNum": apts["AptNum"].to_numpy(),
+                "PatNum": self.pat_num[pat],
+                "AptStatus": apts["AptStatus"],
+                "Pattern": pattern,
+                "Confirmed": 0,
+                "Op": np.where(hygiene, 2, 1),
+                "ProvNum": self.dentist[pat],
+                "ProvHyg": np.where(hygiene, self.hygienist[pat], 0),
+                "AptDateTime": np.datetime_as_string(seconds.astype("datetime64[s]")).astype(object),
+                "IsNewPatient": apts["IsNewPatient"].to_numpy(),
+                "ProcDescript": "",
+                "ClinicNum": self.clinic[pat],
+                "IsHygiene": apts["IsHygiene"].to_numpy(),
+                "DateTStamp": _stamp(np.minimum(day, self.end), rng),
+            }
+        )
 
     def recall_frame(self) -> pd.DataFrame:
         rng = self.rng
@@ -546,16 +778,26 @@ class _Practice:
         previous = pd.to_datetime(self.last_hygiene[idx], unit="D")
         due = (previous.to_period("M") + months).to_timestamp()  # same day of month, months later
         day_of_month = np.minimum(previous.day.to_numpy(), due.days_in_month.to_numpy())
-        due_day = ((due.to_numpy().astype("datetime64[D]") - np.datetime64("1970-01-01")).astype(np.int64)
-                   + day_of_month - 1)
+        due_day = (
+            (due.to_numpy().astype("datetime64[D]") - np.datetime64("1970-01-01")).astype(np.int64) + day_of_month - 1
+        )
         disabled = rng.random(len(idx)) < 0.02
-        return pd.DataFrame({
-            "RecallNum": np.arange(1, len(idx) + 1), "PatNum": self.pat_num[idx], "DateDueCalc": _iso(due_day),
-            "DateDue": _iso(due_day), "DatePrevious": _iso(self.last_hygiene[idx]),
-            "RecallInterval": months << 16, "RecallStatus": 0, "Note": "", "IsDisabled": disabled.astype(int),
-            "DateTStamp": _stamp(self.last_hygiene[idx], rng), "RecallTypeNum": np.where(self.perio[idx], 2, 1),
-            "DateScheduled": _iso(self.next_hygiene[idx]),
-        })
+        return pd.DataFrame(
+            {
+                "RecallNum": np.arange(1, len(idx) + 1),
+                "PatNum": self.pat_num[idx],
+                "DateDueCalc": _iso(due_day),
+                "DateDue": _iso(due_day),
+                "DatePrevious": _iso(self.last_hygiene[idx]),
+                "RecallInterval": months << 16,
+                "RecallStatus": 0,
+                "Note": "",
+                "IsDisabled": disabled.astype(int),
+                "DateTStamp": _stamp(self.last_hygiene[idx], rng),
+                "RecallTypeNum": np.where(self.perio[idx], 2, 1),
+                "DateScheduled": _iso(self.next_hygiene[idx]),
+            }
+        )
 
 
 def _write(conn: sqlite3.Connection, table: str, frame: pd.DataFrame) -> None:
@@ -567,8 +809,9 @@ def _write(conn: sqlite3.Connection, table: str, frame: pd.DataFrame) -> None:
     conn.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
 
 
-def generate(path: str | Path, patients: int = 2000, years: int = 3, seed: int = 7, end: date | None = None,
-             clinics: int = 1) -> Path:
+def generate(
+    path: str | Path, patients: int = 2000, years: int = 3, seed: int = 7, end: date | None = None, clinics: int = 1
+) -> Path:
     """Write a demo practice as an SQLite file with Open Dental's tables; return its path.
 
     Deterministic for (patients, years, seed, end, clinics); ``end`` (the last day with data, default

@@ -79,8 +79,9 @@ def write_stored_aging(conn: sqlite3.Connection, as_of: date) -> None:
             InsEst = ROUND(COALESCE((SELECT est FROM temp.ins_est WHERE g = PatNum), 0), 2)
         WHERE PatNum = Guarantor
     """)
-    conn.execute(f"""
-        WITH {_LEDGER.split('WITH', 1)[1].split('family AS', 1)[0].rstrip().rstrip(',')},
+    conn.execute(
+        f"""
+        WITH {_LEDGER.split("WITH", 1)[1].split("family AS", 1)[0].rstrip().rstrip(",")},
         own AS (SELECT pat, SUM(amt) AS bal FROM ledger GROUP BY pat),
         own_est AS (SELECT c.PatNum AS pat, SUM(c.InsPayEst + c.WriteOff) AS est FROM claimproc c
                      WHERE c.ProcDate <= :asof AND (c.Status = 0 OR (c.Status = 1 AND c.DateCP > :asof))
@@ -88,6 +89,8 @@ def write_stored_aging(conn: sqlite3.Connection, as_of: date) -> None:
         UPDATE patient SET EstBalance = ROUND(
             COALESCE((SELECT bal FROM own WHERE pat = PatNum), 0)
             - COALESCE((SELECT est FROM own_est WHERE pat = PatNum), 0), 2)
-    """, params)
+    """,
+        params,
+    )
     conn.execute("DROP TABLE temp.aged")
     conn.execute("DROP TABLE temp.ins_est")

@@ -22,8 +22,8 @@ __all__ = [
     "hygiene_reappointment",
     "largest_balances",
     "ledger",
-    "production",
     "overdue_by_age",
+    "production",
     "recall",
     "recall_summary",
 ]

@@ -11,8 +11,14 @@ import pandas as pd
 from workbench.metrics._frames import Frames, day, table
 
 __all__ = [
-    "AGING_COLUMNS", "AGING_DEFINITION", "PAID_CLAIMPROC_STATUSES", "aging", "aging_summary", "largest_balances",
-    "ledger", "patient_names",
+    "AGING_COLUMNS",
+    "AGING_DEFINITION",
+    "PAID_CLAIMPROC_STATUSES",
+    "aging",
+    "aging_summary",
+    "largest_balances",
+    "ledger",
+    "patient_names",
 ]
 
 PAID_CLAIMPROC_STATUSES = ("received", "supplemental", "cap_claim", "cap_complete")
@@ -38,17 +44,33 @@ def ledger(data: Frames) -> pd.DataFrame:
     ins = table(data, "insurance")
     done = procs[procs["status"] == "completed"]
     completed_ids = done["procedure_id"]
-    paid = ins[ins["status"].isin(PAID_CLAIMPROC_STATUSES)
-               & (ins["procedure_id"].isna() | ins["procedure_id"].isin(completed_ids))]
+    paid = ins[
+        ins["status"].isin(PAID_CLAIMPROC_STATUSES)
+        & (ins["procedure_id"].isna() | ins["procedure_id"].isin(completed_ids))
+    ]
     parts = [
-        pd.DataFrame({"patient_id": done["patient_id"], "date": done["date"], "amount": done["fee"],
-                      "kind": "procedure"}),
-        pd.DataFrame({"patient_id": adjs["patient_id"], "date": adjs["date"], "amount": adjs["amount"],
-                      "kind": "adjustment"}),
-        pd.DataFrame({"patient_id": pays["patient_id"], "date": pays["date"], "amount": -pays["amount"],
-                      "kind": "patient_payment"}),
-        pd.DataFrame({"patient_id": paid["patient_id"], "date": paid["date_paid"],
-                      "amount": -(paid["ins_paid"] + paid["write_off"]), "kind": "insurance"}),
+        pd.DataFrame(
+            {"patient_id": done["patient_id"], "date": done["date"], "amount": done["fee"], "kind": "procedure"}
+        ),
+        pd.DataFrame(
+            {"patient_id": adjs["patient_id"], "date": adjs["date"], "amount": adjs["amount"], "kind": "adjustment"}
+        ),
+        pd.DataFrame(
+            {
+                "patient_id": pays["patient_id"],
+                "date": pays["date"],
+                "amount": -pays["amount"],
+                "kind": "patient_payment",
+            }
+        ),
+        pd.DataFrame(
+            {
+                "patient_id": paid["patient_id"],
+                "date": paid["date_paid"],
+                "amount": -(paid["ins_paid"] + paid["write_off"]),
+                "kind": "insurance",
+            }
+        ),
     ]
     return pd.concat(parts, ignore_index=True)
 
@@ -69,15 +91,21 @@ def aging(data: Frames, as_of: date | str, by: Literal["family", "patient"] = "f
     amount = moves["amount"].to_numpy()
     age = (cutoff - moves["date"]).dt.days.to_numpy()
     charge = np.where(amount > 0, amount, 0.0)
-    sums = pd.DataFrame({
-        **{k: moves[k] for k in keys},
-        "bal_over_90": np.where(age > 90, charge, 0.0),
-        "bal_61_90": np.where((age > 60) & (age <= 90), charge, 0.0),
-        "bal_31_60": np.where((age > 30) & (age <= 60), charge, 0.0),
-        "bal_0_30": np.where(age <= 30, charge, 0.0),
-        "credits": np.where(amount < 0, -amount, 0.0),
-        "balance": amount,
-    }).groupby(keys, dropna=False).sum()
+    sums = (
+        pd.DataFrame(
+            {
+                **{k: moves[k] for k in keys},
+                "bal_over_90": np.where(age > 90, charge, 0.0),
+                "bal_61_90": np.where((age > 60) & (age <= 90), charge, 0.0),
+                "bal_31_60": np.where((age > 30) & (age <= 60), charge, 0.0),
+                "bal_0_30": np.where(age <= 30, charge, 0.0),
+                "credits": np.where(amount < 0, -amount, 0.0),
+                "balance": amount,
+            }
+        )
+        .groupby(keys, dropna=False)
+        .sum()
+    )
 
     remaining = sums.pop("credits").to_numpy()
     for bucket in BUCKETS:  # credits pay off the oldest charges first
@@ -85,8 +113,8 @@ def aging(data: Frames, as_of: date | str, by: Literal["family", "patient"] = "f
         sums[bucket] = np.maximum(owed - remaining, 0.0)
         remaining = np.maximum(remaining - owed, 0.0)
 
-    est = _insurance_estimate(data, cutoff).merge(patients, on="patient_id", how="left")
-    est = est.groupby(keys, dropna=False)["ins_est"].sum()
+    pending = _insurance_estimate(data, cutoff).merge(patients, on="patient_id", how="left")
+    est = pending.groupby(keys, dropna=False)["ins_est"].sum()
     result = sums.join(est, how="outer").fillna(0.0)
     result["patient_portion"] = result["balance"] - result["ins_est"]
     result = result[AGING_COLUMNS].round(2)
@@ -101,7 +129,8 @@ def _insurance_estimate(data: Frames, cutoff: pd.Timestamp) -> pd.DataFrame:
     """Insurance outstanding at ``cutoff``: claims not received then, per patient."""
     ins = table(data, "insurance")
     pending = (ins["status"] == "not_received") | (
-        (ins["status"] == "received") & (ins["date_paid"].isna() | (ins["date_paid"] > cutoff)))
+        (ins["status"] == "received") & (ins["date_paid"].isna() | (ins["date_paid"] > cutoff))
+    )
     rows = ins[pending & (ins["proc_date"] <= cutoff)]
     return pd.DataFrame({"patient_id": rows["patient_id"], "ins_est": rows["ins_pay_est"] + rows["write_off"]})
 
@@ -132,14 +161,15 @@ def largest_balances(data: Frames, aged: pd.DataFrame, as_of: date | str, n: int
     top = aged.nlargest(n, "balance").join(last_paid, on="guarantor_id")
     names = patients.set_index("patient_id")["name"]
     top.insert(1, "guarantor", top["guarantor_id"].map(names))
-    return top[["guarantor_id", "guarantor", "balance", "bal_over_90", "ins_est", "patient_portion",
-                "last_payment"]].reset_index(drop=True)
+    return top[
+        ["guarantor_id", "guarantor", "balance", "bal_over_90", "ins_est", "patient_portion", "last_payment"]
+    ].reset_index(drop=True)
 
 
 def patient_names(data: Frames) -> pd.DataFrame:
     """patient_id, guarantor_id and "Last, First" of every patient."""
     patients = table(data, "patients")
     name = patients["last_name"].fillna("") + ", " + patients["first_name"].fillna("")
-    return pd.DataFrame({"patient_id": patients["patient_id"], "guarantor_id": patients["guarantor_id"],
-                         "name": name.str.strip(", ")})
-
+    return pd.DataFrame(
+        {"patient_id": patients["patient_id"], "guarantor_id": patients["guarantor_id"], "name": name.str.strip(", ")}
+    )

@@ -15,8 +15,16 @@ from workbench.metrics.aging import PAID_CLAIMPROC_STATUSES
 __all__ = ["GROUPS", "PRODUCTION_COLUMNS", "PRODUCTION_DEFINITION", "production"]
 
 GROUPS = ("day", "month", "provider", "clinic", "category", "code")
-PRODUCTION_COLUMNS = ["gross_production", "adjustments", "write_offs", "net_production", "patient_income",
-                      "insurance_income", "total_income", "collection_pct"]
+PRODUCTION_COLUMNS = [
+    "gross_production",
+    "adjustments",
+    "write_offs",
+    "net_production",
+    "patient_income",
+    "insurance_income",
+    "total_income",
+    "collection_pct",
+]
 
 PRODUCTION_DEFINITION = """\
 **Production & income** (Open Dental's Production and Income report). Gross production: fees of
@@ -28,8 +36,13 @@ Collection % = total income ÷ net production. Each line is attributed to the pr
 procedure, adjustment, payment split or claim line itself."""
 
 
-def production(data: Frames, start: date | str, end: date | str, by: str | Sequence[str] | None = None,
-               write_offs: Literal["payment_date", "procedure_date"] = "payment_date") -> pd.DataFrame:
+def production(
+    data: Frames,
+    start: date | str,
+    end: date | str,
+    by: str | Sequence[str] | None = None,
+    write_offs: Literal["payment_date", "procedure_date"] = "payment_date",
+) -> pd.DataFrame:
     """Production and income from ``start`` through ``end`` (inclusive).
 
     Without ``by`` one row; with ``by`` (any of GROUPS) one row per group. Columns: gross_production,
@@ -64,12 +77,14 @@ def production(data: Frames, start: date | str, end: date | str, by: str | Seque
 
     keys = [_group_column(g) for g in groups]
     if keys:
-        result = moves.pivot_table(index=keys, columns="measure", values="amount", aggfunc="sum",
-                                   fill_value=0.0, observed=True, dropna=False)
+        result = moves.pivot_table(
+            index=keys, columns="measure", values="amount", aggfunc="sum", fill_value=0.0, observed=True, dropna=False
+        )
     else:
         result = moves.groupby("measure")["amount"].sum().to_frame().T
-    result = result.reindex(columns=["gross_production", "adjustments", "write_offs", "patient_income",
-                                     "insurance_income"], fill_value=0.0)
+    result = result.reindex(
+        columns=["gross_production", "adjustments", "write_offs", "patient_income", "insurance_income"], fill_value=0.0
+    )
     if result.empty and not keys:
         result.loc[0] = 0.0
     result = result.astype(float)
@@ -83,20 +98,25 @@ def production(data: Frames, start: date | str, end: date | str, by: str | Seque
 
 
 def _lines(frame: pd.DataFrame, dates: pd.Series | None, amounts: pd.Series | None, measure: str) -> pd.DataFrame:
-    return pd.DataFrame({
-        "date": frame["date"] if dates is None else dates,
-        "amount": frame["amount"] if amounts is None else amounts,
-        "provider_id": frame["provider_id"], "clinic_id": frame["clinic_id"],
-        "procedure_id": frame["procedure_id"], "measure": measure,
-    })
+    return pd.DataFrame(
+        {
+            "date": frame["date"] if dates is None else dates,
+            "amount": frame["amount"] if amounts is None else amounts,
+            "provider_id": frame["provider_id"],
+            "clinic_id": frame["clinic_id"],
+            "procedure_id": frame["procedure_id"],
+            "measure": measure,
+        }
+    )
 
 
 def _group_column(group: str) -> str:
     return {"provider": "provider", "clinic": "clinic_id"}.get(group, group)
 
 
-def _add_group_columns(moves: pd.DataFrame, groups: list[str], procs: pd.DataFrame,
-                       providers: pd.DataFrame) -> pd.DataFrame:
+def _add_group_columns(
+    moves: pd.DataFrame, groups: list[str], procs: pd.DataFrame, providers: pd.DataFrame
+) -> pd.DataFrame:
     if "day" in groups:
         moves = moves.assign(day=moves["date"].dt.normalize())
     if "month" in groups:
@@ -109,6 +129,7 @@ def _add_group_columns(moves: pd.DataFrame, groups: list[str], procs: pd.DataFra
     for group in ("category", "code"):
         if group in groups:
             lookup = procs.set_index("procedure_id")[group]
-            moves = moves.assign(**{group: moves["procedure_id"].map(lookup).fillna("(not on a procedure)")
-                                    .astype(str)})
+            moves = moves.assign(
+                **{group: moves["procedure_id"].map(lookup).fillna("(not on a procedure)").astype(str)}
+            )
     return moves

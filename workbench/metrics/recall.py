@@ -11,7 +11,12 @@ from workbench.errors import UsageError
 from workbench.metrics._frames import Frames, day, table
 
 __all__ = [
-    "RECALL_DEFINITION", "RECALL_STATUSES", "hygiene_reappointment", "overdue_by_age", "recall", "recall_summary",
+    "RECALL_DEFINITION",
+    "RECALL_STATUSES",
+    "hygiene_reappointment",
+    "overdue_by_age",
+    "recall",
+    "recall_summary",
 ]
 
 RECALL_STATUSES = ("overdue", "due", "scheduled", "not_due")
@@ -36,7 +41,8 @@ def recall(data: Frames, as_of: date | str, due_within_days: int = 30) -> pd.Dat
     recalls = table(data, "recalls")
     patients = table(data, "patients")
     active = patients[patients["status"] == "patient"][
-        ["patient_id", "last_name", "first_name", "phone", "hygienist_id"]]
+        ["patient_id", "last_name", "first_name", "phone", "hygienist_id"]
+    ]
     rows = recalls[~recalls["disabled"].fillna(False).astype(bool) & recalls["date_due"].notna()]
     rows = rows.merge(active, on="patient_id", how="inner")
     scheduled = rows["date_scheduled"].notna() & (rows["date_scheduled"] >= cutoff)
@@ -47,8 +53,19 @@ def recall(data: Frames, as_of: date | str, due_within_days: int = 30) -> pd.Dat
         status=pd.Categorical(status, categories=list(RECALL_STATUSES)),
         days_overdue=np.where(overdue, (cutoff - rows["date_due"]).dt.days, 0),
     )
-    columns = ["patient_id", "recall_type", "date_due", "date_previous", "date_scheduled", "status",
-               "days_overdue", "last_name", "first_name", "phone", "hygienist_id"]
+    columns = [
+        "patient_id",
+        "recall_type",
+        "date_due",
+        "date_previous",
+        "date_scheduled",
+        "status",
+        "days_overdue",
+        "last_name",
+        "first_name",
+        "phone",
+        "hygienist_id",
+    ]
     return out[columns].sort_values(["status", "date_due"], ignore_index=True)
 
 
@@ -63,27 +80,37 @@ def hygiene_reappointment(data: Frames, start: date | str, end: date | str) -> p
         raise UsageError(f"start date {first.date()} is after end date {last.date()}")
     apts = table(data, "appointments")
     hyg = apts[apts["is_hygiene"].fillna(False).astype(bool)]
-    visits = hyg[(hyg["status"] == "complete") & (hyg["start"] >= first)
-                 & (hyg["start"] < last + pd.Timedelta(days=1))]
+    visits = hyg[(hyg["status"] == "complete") & (hyg["start"] >= first) & (hyg["start"] < last + pd.Timedelta(days=1))]
     booked = hyg[hyg["status"].isin(["scheduled", "complete"])][["patient_id", "start"]]
     latest = booked.groupby("patient_id")["start"].max().rename("latest")
     visits = visits.join(latest, on="patient_id")
     reappointed = visits["latest"] > visits["start"]
-    return pd.DataFrame({
-        "appointment_id": visits["appointment_id"], "patient_id": visits["patient_id"],
-        "hygienist_id": visits["hygienist_id"], "start": visits["start"], "reappointed": reappointed,
-    }).reset_index(drop=True)
+    return pd.DataFrame(
+        {
+            "appointment_id": visits["appointment_id"],
+            "patient_id": visits["patient_id"],
+            "hygienist_id": visits["hygienist_id"],
+            "start": visits["start"],
+            "reappointed": reappointed,
+        }
+    ).reset_index(drop=True)
 
 
-OVERDUE_BANDS = ((0, 90, "Under 3 months"), (90, 180, "3–6 months"), (180, 365, "6–12 months"),
-                 (365, 100_000, "Over 12 months"))
+OVERDUE_BANDS = (
+    (0, 90, "Under 3 months"),
+    (90, 180, "3–6 months"),
+    (180, 365, "6–12 months"),
+    (365, 100_000, "Over 12 months"),
+)
 
 
 def overdue_by_age(table: pd.DataFrame) -> pd.DataFrame:
     """Overdue recalls counted by how long they are overdue (band, patients)."""
     overdue = table[table["status"] == "overdue"]["days_overdue"]
-    rows = [(label, int(((overdue > low) & (overdue <= high)).sum()) if low else int((overdue <= high).sum()))
-            for low, high, label in OVERDUE_BANDS]
+    rows = [
+        (label, int(((overdue > low) & (overdue <= high)).sum()) if low else int((overdue <= high).sum()))
+        for low, high, label in OVERDUE_BANDS
+    ]
     return pd.DataFrame(rows, columns=["overdue_for", "patients"])
 
 

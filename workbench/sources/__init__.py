@@ -3,4 +3,4 @@
 from workbench.sources import demo, opendental_sql  # register their schemes
 from workbench.sources.base import Source, SourceInfo, open_source, register, schemes
 
-__all__ = ["Source", "SourceInfo", "demo", "opendental_sql", "open_source", "register", "schemes"]
+__all__ = ["Source", "SourceInfo", "demo", "open_source", "opendental_sql", "register", "schemes"]

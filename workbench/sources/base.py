@@ -14,7 +14,15 @@ import pandas as pd
 from workbench.errors import UnknownSchemeError, UsageError
 
 __all__ = [
-    "Progress", "Scheme", "Source", "SourceInfo", "cache_key", "open_source", "parse_query", "register", "schemes",
+    "Progress",
+    "Scheme",
+    "Source",
+    "SourceInfo",
+    "cache_key",
+    "open_source",
+    "parse_query",
+    "register",
+    "schemes",
 ]
 
 Progress = Callable[[str, int], None]

@@ -41,5 +41,9 @@ def demo_source(url: str = "demo:") -> OpenDentalSQL:
     return sqlite_source(path, url=canonical, system="Demo practice (Open Dental schema)", data_as_of=end)
 
 
-register("demo", demo_source, "built-in synthetic practice (Open Dental schema), generated on first use",
-         "demo:?patients=2000&years=3&seed=7")
+register(
+    "demo",
+    demo_source,
+    "built-in synthetic practice (Open Dental schema), generated on first use",
+    "demo:?patients=2000&years=3&seed=7",
+)

@@ -21,9 +21,21 @@ from workbench.sources.base import Progress, SourceInfo, register
 
 __all__ = ["QUERIES", "OpenDentalSQL", "fetch_frame", "map_table", "sqlite_source"]
 
-PROC_STATUS = dict(enumerate(
-    ["", "planned", "completed", "existing_current", "existing_other", "referred", "deleted", "condition",
-     "planned_inactive"]))
+PROC_STATUS = dict(
+    enumerate(
+        [
+            "",
+            "planned",
+            "completed",
+            "existing_current",
+            "existing_other",
+            "referred",
+            "deleted",
+            "condition",
+            "planned_inactive",
+        ]
+    )
+)
 PAT_STATUS = dict(enumerate(model.PATIENT_STATUSES))
 APT_STATUS = dict(enumerate(model.APPOINTMENT_STATUSES))
 CLAIMPROC_STATUS = dict(enumerate(model.CLAIMPROC_STATUSES))
@@ -31,39 +43,39 @@ CLAIMPROC_STATUS = dict(enumerate(model.CLAIMPROC_STATUSES))
 # One SELECT per canonical table; column aliases are canonical names or raw inputs mapped below.
 QUERIES: dict[str, str] = {
     "providers": "SELECT ProvNum AS provider_id, Abbr AS abbr, FName AS first, LName AS last, Suffix AS suffix, "
-                 "IsSecondary AS is_hygienist, IsHidden AS hidden FROM provider",
+    "IsSecondary AS is_hygienist, IsHidden AS hidden FROM provider",
     "clinics": "SELECT ClinicNum AS clinic_id, Description AS name FROM clinic",
     "patients": "SELECT p.PatNum AS patient_id, p.Guarantor AS guarantor_id, p.LName AS last_name, "
-                "p.FName AS first_name, p.Birthdate AS birthdate, p.PatStatus AS status, "
-                "p.PriProv AS primary_provider_id, p.SecProv AS hygienist_id, p.ClinicNum AS clinic_id, "
-                "p.DateFirstVisit AS first_visit_date, d.ItemName AS billing_type, p.HmPhone AS home_phone, "
-                "p.WirelessPhone AS mobile_phone, p.Email AS email "
-                "FROM patient p LEFT JOIN definition d ON d.DefNum = p.BillingType",
+    "p.FName AS first_name, p.Birthdate AS birthdate, p.PatStatus AS status, "
+    "p.PriProv AS primary_provider_id, p.SecProv AS hygienist_id, p.ClinicNum AS clinic_id, "
+    "p.DateFirstVisit AS first_visit_date, d.ItemName AS billing_type, p.HmPhone AS home_phone, "
+    "p.WirelessPhone AS mobile_phone, p.Email AS email "
+    "FROM patient p LEFT JOIN definition d ON d.DefNum = p.BillingType",
     "procedures": "SELECT pl.ProcNum AS procedure_id, pl.PatNum AS patient_id, pl.ProvNum AS provider_id, "
-                  "pl.ClinicNum AS clinic_id, pl.AptNum AS appointment_id, pl.ProcDate AS date, "
-                  "pc.ProcCode AS code, pc.Descript AS description, d.ItemName AS category, "
-                  "pl.ProcStatus AS status, pl.ProcFee AS proc_fee, pl.UnitQty AS unit_qty, "
-                  "pl.BaseUnits AS base_units "
-                  "FROM procedurelog pl LEFT JOIN procedurecode pc ON pc.CodeNum = pl.CodeNum "
-                  "LEFT JOIN definition d ON d.DefNum = pc.ProcCat",
+    "pl.ClinicNum AS clinic_id, pl.AptNum AS appointment_id, pl.ProcDate AS date, "
+    "pc.ProcCode AS code, pc.Descript AS description, d.ItemName AS category, "
+    "pl.ProcStatus AS status, pl.ProcFee AS proc_fee, pl.UnitQty AS unit_qty, "
+    "pl.BaseUnits AS base_units "
+    "FROM procedurelog pl LEFT JOIN procedurecode pc ON pc.CodeNum = pl.CodeNum "
+    "LEFT JOIN definition d ON d.DefNum = pc.ProcCat",
     "adjustments": "SELECT a.AdjNum AS adjustment_id, a.PatNum AS patient_id, a.ProvNum AS provider_id, "
-                   "a.ClinicNum AS clinic_id, a.ProcNum AS procedure_id, a.AdjDate AS date, a.AdjAmt AS amount, "
-                   "d.ItemName AS type FROM adjustment a LEFT JOIN definition d ON d.DefNum = a.AdjType",
+    "a.ClinicNum AS clinic_id, a.ProcNum AS procedure_id, a.AdjDate AS date, a.AdjAmt AS amount, "
+    "d.ItemName AS type FROM adjustment a LEFT JOIN definition d ON d.DefNum = a.AdjType",
     "patient_payments": "SELECT SplitNum AS split_id, PayNum AS payment_id, PatNum AS patient_id, "
-                        "ProvNum AS provider_id, ClinicNum AS clinic_id, ProcNum AS procedure_id, "
-                        "DatePay AS date, SplitAmt AS amount FROM paysplit",
+    "ProvNum AS provider_id, ClinicNum AS clinic_id, ProcNum AS procedure_id, "
+    "DatePay AS date, SplitAmt AS amount FROM paysplit",
     "insurance": "SELECT ClaimProcNum AS claimproc_id, ProcNum AS procedure_id, ClaimNum AS claim_id, "
-                 "PatNum AS patient_id, ProvNum AS provider_id, ClinicNum AS clinic_id, Status AS status, "
-                 "InsPayEst AS ins_pay_est, InsPayAmt AS ins_paid, WriteOff AS write_off, "
-                 "WriteOffEst AS write_off_est, DateCP AS date_paid, ProcDate AS proc_date FROM claimproc",
+    "PatNum AS patient_id, ProvNum AS provider_id, ClinicNum AS clinic_id, Status AS status, "
+    "InsPayEst AS ins_pay_est, InsPayAmt AS ins_paid, WriteOff AS write_off, "
+    "WriteOffEst AS write_off_est, DateCP AS date_paid, ProcDate AS proc_date FROM claimproc",
     "appointments": "SELECT AptNum AS appointment_id, PatNum AS patient_id, ProvNum AS provider_id, "
-                    "ProvHyg AS hygienist_id, ClinicNum AS clinic_id, AptDateTime AS start, "
-                    "LENGTH(Pattern) * 5 AS length_minutes, AptStatus AS status, IsHygiene AS is_hygiene, "
-                    "IsNewPatient AS is_new_patient FROM appointment",
+    "ProvHyg AS hygienist_id, ClinicNum AS clinic_id, AptDateTime AS start, "
+    "LENGTH(Pattern) * 5 AS length_minutes, AptStatus AS status, IsHygiene AS is_hygiene, "
+    "IsNewPatient AS is_new_patient FROM appointment",
     "recalls": "SELECT r.RecallNum AS recall_id, r.PatNum AS patient_id, t.Description AS recall_type, "
-               "r.DateDue AS date_due, r.DatePrevious AS date_previous, r.DateScheduled AS date_scheduled, "
-               "r.RecallInterval AS recall_interval, r.IsDisabled AS disabled "
-               "FROM recall r LEFT JOIN recalltype t ON t.RecallTypeNum = r.RecallTypeNum",
+    "r.DateDue AS date_due, r.DatePrevious AS date_previous, r.DateScheduled AS date_scheduled, "
+    "r.RecallInterval AS recall_interval, r.IsDisabled AS disabled "
+    "FROM recall r LEFT JOIN recalltype t ON t.RecallTypeNum = r.RecallTypeNum",
 }
 
 # Foreign keys where Open Dental writes 0 for "none".
@@ -104,7 +116,8 @@ def map_table(table: str, raw: pd.DataFrame) -> pd.DataFrame:
     """Map one table's raw Open Dental columns (aliased by QUERIES) to the canonical frame."""
     df = raw.copy()
     for column in _ZERO_IS_NONE.get(table, []):
-        df[column] = pd.to_numeric(df[column]).astype("Int64").replace(0, pd.NA)
+        ids = pd.to_numeric(df[column]).astype("Int64")
+        df[column] = ids.mask(ids == 0)
     if table == "providers":
         df["name"] = (_text(df["first"]).fillna("") + " " + _text(df["last"]).fillna("")).str.strip()
         df["name"] = df["name"] + _text(df["suffix"]).map(lambda s: f", {s}" if isinstance(s, str) else "")
@@ -134,8 +147,7 @@ def map_table(table: str, raw: pd.DataFrame) -> pd.DataFrame:
 class OpenDentalSQL:
     """Open Dental's tables through a DB-API connection factory."""
 
-    def __init__(self, connect: Callable[[], Any], url: str, system: str,
-                 data_as_of: date | None = None) -> None:
+    def __init__(self, connect: Callable[[], Any], url: str, system: str, data_as_of: date | None = None) -> None:
         self._connect = connect
         self._url = url
         self._system = system
@@ -147,10 +159,12 @@ class OpenDentalSQL:
 
     def info(self) -> SourceInfo:
         with closing(self._connect()) as conn:
-            prefs = fetch_frame(conn, "SELECT PrefName, ValueString FROM preference WHERE PrefName = ?",
-                                ["PracticeTitle"])
+            prefs = fetch_frame(
+                conn, "SELECT PrefName, ValueString FROM preference WHERE PrefName = ?", ["PracticeTitle"]
+            )
+            last = self._data_as_of or _last_ledger_day(conn)
         name = str(prefs["ValueString"].iloc[0]) if len(prefs) else None
-        return SourceInfo(system=self._system, practice_name=name, data_as_of=self._data_as_of)
+        return SourceInfo(system=self._system, practice_name=name, data_as_of=last)
 
     def read(self, tables: Sequence[str], progress: Progress | None = None) -> dict[str, pd.DataFrame]:
         frames = {}
@@ -161,6 +175,20 @@ class OpenDentalSQL:
                 if progress:
                     progress(table, len(frames[table]))
         return frames
+
+
+def _last_ledger_day(conn: Any) -> date | None:
+    """The last day with ledger activity up to today: a copy taken last month is "as of" last month."""
+    today = date.today().isoformat()
+    frame = fetch_frame(
+        conn,
+        "SELECT MAX(ProcDate) AS d FROM procedurelog WHERE ProcStatus = 2 AND ProcDate <= ? "
+        "UNION ALL SELECT MAX(DatePay) FROM paysplit WHERE DatePay <= ? "
+        "UNION ALL SELECT MAX(DateCP) FROM claimproc WHERE Status IN (1, 4) AND DateCP <= ?",
+        [today, today, today],
+    )
+    days = model.to_datetime(frame["d"]).dropna()
+    return days.max().date() if len(days) else None
 
 
 def _sqlite_connector(path: Path) -> Callable[[], sqlite3.Connection]:
@@ -175,14 +203,14 @@ def _sqlite_connector(path: Path) -> Callable[[], sqlite3.Connection]:
     return connect
 
 
-def sqlite_source(path: str | Path, url: str | None = None, system: str = "Open Dental (SQLite file)",
-                  data_as_of: date | None = None) -> OpenDentalSQL:
+def sqlite_source(
+    path: str | Path, url: str | None = None, system: str = "Open Dental (SQLite file)", data_as_of: date | None = None
+) -> OpenDentalSQL:
     """An Open Dental source over an SQLite file holding Open Dental's tables (read-only)."""
     resolved = Path(path).expanduser().resolve()
     if not resolved.is_file():
         raise SourceNotFoundError(f"no Open Dental database file at {resolved}")
-    return OpenDentalSQL(_sqlite_connector(resolved), url or f"opendental+sqlite://{resolved}", system,
-                         data_as_of)
+    return OpenDentalSQL(_sqlite_connector(resolved), url or f"opendental+sqlite://{resolved}", system, data_as_of)
 
 
 def _from_url(url: str) -> OpenDentalSQL:
@@ -192,5 +220,6 @@ def _from_url(url: str) -> OpenDentalSQL:
     return sqlite_source(rest)
 
 
-register("opendental+sqlite", _from_url, "Open Dental tables in an SQLite file",
-         "opendental+sqlite:///path/to/opendental.db")
+register(
+    "opendental+sqlite", _from_url, "Open Dental tables in an SQLite file", "opendental+sqlite:///path/to/opendental.db"
+)

@@ -1,0 +1,118 @@
+"""End-to-end benchmark: generate a practice, extract, load, compute every metric, render every report.
+
+    python benchmarks/run.py [--patients 30000] [--years 10] [--seed 7]
+
+Prints one table of wall-clock seconds (single run each; this is a 2-core machine).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import TypeVar
+
+from rich.console import Console
+from rich.table import Table
+
+import workbench
+from workbench import metrics
+from workbench.periods import trailing_months
+from workbench.reports import REPORTS, render_report
+
+T = TypeVar("T")
+
+
+def timed(rows: list[tuple[str, float, str]], step: str, action: Callable[[], T], note: Callable[[T], str]) -> T:
+    start = time.perf_counter()
+    result = action()
+    rows.append((step, time.perf_counter() - start, note(result)))
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--patients", type=int, default=30_000)
+    parser.add_argument("--years", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    end = date(2026, 10, 31)
+    rows: list[tuple[str, float, str]] = []
+
+    with tempfile.TemporaryDirectory(prefix="wb-bench-") as tmp:
+        db = Path(tmp) / "od.db"
+        cache = Path(tmp) / "cache"
+
+        def count(path: Path) -> str:
+            with sqlite3.connect(path) as conn:
+                procs = conn.execute("SELECT COUNT(*) FROM procedurelog").fetchone()[0]
+            return f"{procs:,} procedures, {path.stat().st_size / 1e6:,.0f} MB"
+
+        timed(
+            rows,
+            f"generate {args.patients:,} patients × {args.years} years",
+            lambda: workbench.demo.generate(db, patients=args.patients, years=args.years, seed=args.seed, end=end),
+            count,
+        )
+        url = f"opendental+sqlite://{db}"
+        practice = workbench.connect(url, cache_dir=cache)
+        manifest = timed(
+            rows,
+            "extract to cache (SQLite → Parquet)",
+            practice.refresh,
+            lambda m: f"{sum(m.rows.values()):,} rows in {len(m.rows)} tables",
+        )
+        del manifest
+        warm = workbench.connect(url, cache_dir=cache)
+        frames = timed(
+            rows, "warm load of all frames", warm.frames, lambda f: f"{sum(len(x) for x in f.values()):,} rows"
+        )
+        ledger_rows = len(metrics.ledger(frames))
+        timed(
+            rows,
+            "aging (family, as of end)",
+            lambda: metrics.aging(frames, end),
+            lambda t: f"{len(t):,} families, {ledger_rows:,} ledger rows",
+        )
+        year = trailing_months(end, 12)
+        timed(
+            rows,
+            "production (12 months, by month)",
+            lambda: metrics.production(frames, year.start, year.end, by="month"),
+            lambda t: f"{len(t)} months",
+        )
+        timed(
+            rows,
+            "production (12 months, by provider)",
+            lambda: metrics.production(frames, year.start, year.end, by="provider"),
+            lambda t: f"{len(t)} providers",
+        )
+        timed(
+            rows,
+            "recall + hygiene reappointment",
+            lambda: (metrics.recall(frames, end), metrics.hygiene_reappointment(frames, year.start, year.end)),
+            lambda r: f"{len(r[0]):,} recalls, {len(r[1]):,} visits",
+        )
+        for name in REPORTS:
+            timed(
+                rows,
+                f"report {name} end to end (papermill + nbconvert)",
+                lambda name=name: render_report(name, url, Path(tmp) / "out", as_of=end, end=end, cache_dir=cache),
+                lambda p: f"{p.stat().st_size / 1e6:.1f} MB HTML",
+            )
+
+    table = Table(title=f"Workbench benchmark: {args.patients:,} patients × {args.years} years (seed {args.seed})")
+    table.add_column("step")
+    table.add_column("seconds", justify="right")
+    table.add_column("size")
+    for step, seconds, note in rows:
+        table.add_row(step, f"{seconds:.2f}", note)
+    Console(width=120).print(table)
+
+
+if __name__ == "__main__":
+    main()

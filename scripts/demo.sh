@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Fresh machine to HTML reports: set up .venv, generate the demo practice, write its three reports.
+#   bash scripts/demo.sh [--out DIR] [--patients N] [--years Y] [--seed S]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/setup-env.sh
+workbench demo "$@"

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Fresh machine to a green test run: set up .venv with the dev extras, lint, type-check, run pytest.
+#   bash scripts/test.sh [pytest args]
+# WORKBENCH_REQUIRE_SERVICES=1 (set by CI) turns every skipped test into a failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/setup-env.sh dev
+echo "== ruff" && ruff check workbench tests benchmarks && ruff format --check -q workbench tests benchmarks
+echo "== mypy" && mypy
+echo "== pytest" && python -m pytest "$@"

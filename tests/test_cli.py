@@ -1,0 +1,85 @@
+"""The command line: one line and exit code 2 for every mistake a user can make."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from workbench.cli import main
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["report", "aging", "--source", "odbc-magic://x"], "unknown source scheme 'odbc-magic:'; known schemes:"),
+        (["report", "aging", "--source", "demo:", "--as-of", "2026-02-30"], "bad as-of date '2026-02-30'"),
+        (
+            ["report", "production", "--source", "demo:", "--start", "2026-10-01", "--end", "2026-01-01"],
+            "start date 2026-10-01 is after end date 2026-01-01",
+        ),
+        (["report", "production", "--source", "demo:", "--end", "31.10.2026"], "bad end date '31.10.2026'"),
+        (
+            ["report", "aging", "--source", "opendental+sqlite:///no/such/file.db"],
+            "no Open Dental database file at /no/such/file.db",
+        ),
+        (["report", "payroll", "--source", "demo:"], "unknown report 'payroll'; choose from aging, production, recall"),
+        (["report", "aging"], "Missing option '--source'"),
+        (["report", "aging", "--source", "demo:?patients=lots"], "patients must be a whole number"),
+        (["demo", "--end", "someday"], "bad end date 'someday'"),
+        (["frobnicate"], "No such command 'frobnicate'"),
+    ],
+)
+def test_errors_are_one_line_with_exit_code_2(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code = main([*argv, "--out", str(tmp_path)] if argv[0] == "report" and len(argv) > 2 else argv)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("error: ") and message in err
+    assert err.count("\n") == 1, err
+    assert "Traceback" not in err
+    assert not list(tmp_path.glob("*.html"))
+
+
+def test_sources_lists_every_scheme(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sources"]) == 0
+    out = capsys.readouterr().out
+    assert "demo:" in out and "opendental+sqlite:" in out
+
+
+def test_refresh_reports_rows_per_table(demo_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["refresh", "--source", demo_url, "--cache-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "procedures" in out and "cached" in out
+
+
+def test_report_end_to_end_through_the_installed_command(demo_url: str, tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "workbench",
+            "report",
+            "aging",
+            "--source",
+            demo_url,
+            "--as-of",
+            "2026-09-30",
+            "--out",
+            str(tmp_path / "out"),
+            "--cache-dir",
+            str(tmp_path / "cache"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    html = tmp_path / "out" / "aging.html"
+    assert done.stdout.strip() == str(html)
+    assert "As of September 30, 2026" in html.read_text(encoding="utf-8")
+    assert done.stderr == ""

@@ -1,0 +1,107 @@
+"""Each report notebook executed through papermill and exported to self-contained HTML."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+from bs4 import BeautifulSoup
+
+from workbench.errors import ReportError, UsageError
+from workbench.reports import REPORTS, render_report, resource_dir
+
+from .conftest import DEMO_END
+
+
+@pytest.fixture(scope="module")
+def rendered(demo_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    out = tmp_path_factory.mktemp("reports")
+    cache = tmp_path_factory.mktemp("report-cache")
+    return {name: render_report(name, demo_url, out, cache_dir=cache) for name in REPORTS}
+
+
+def _soup(path: Path) -> BeautifulSoup:
+    return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+
+
+@pytest.mark.parametrize("name", list(REPORTS))
+def test_report_shows_no_code_and_carries_its_charts(rendered: dict[str, Path], name: str) -> None:
+    soup = _soup(rendered[name])
+    assert not soup.select(".jp-InputArea-editor, .jp-InputPrompt, .jp-OutputPrompt, .jp-CodeMirrorEditor, .highlight")
+    assert "import workbench" not in soup.get_text() and "metrics." not in soup.get_text()
+    charts = soup.select("div.plotly-graph-div")
+    assert len(charts) >= 1
+    scripts = "".join(s.get_text() for s in soup.find_all("script"))
+    for chart in charts:
+        assert f'Plotly.newPlot(\n                        "{chart["id"]}"' in scripts or chart["id"] in scripts
+    assert soup.select(".wb-kpi") and soup.select(".wb-definition")
+    assert "How these numbers are computed" in soup.get_text()
+
+
+@pytest.mark.parametrize("name", list(REPORTS))
+def test_report_loads_nothing_from_the_network(rendered: dict[str, Path], name: str) -> None:
+    soup = _soup(rendered[name])
+    assert not [s for s in soup.find_all("script") if s.get("src")]
+    assert not soup.find_all("link", href=True)
+    assert not [i for i in soup.find_all(["img", "iframe", "video", "audio"]) if re.match(r"https?:", i.get("src", ""))]
+    styles = "".join(s.get_text() for s in soup.find_all("style"))
+    assert not re.search(r"@import|url\(\s*['\"]?https?:", styles)
+    assert "@font-face" not in styles
+    bundles = [s for s in soup.find_all("script") if "plotly.js v" in s.get_text()[:2000]]
+    assert len(bundles) == 1  # plotly.js embedded once, not once per figure
+    assert "cdn.plot.ly" not in str(soup.find_all("script", src=True))
+
+
+def test_reports_carry_practice_period_and_provenance(rendered: dict[str, Path], demo_url: str) -> None:
+    aging = _soup(rendered["aging"])
+    assert aging.select_one(".wb-title").get_text() == "Accounts Receivable Aging"
+    assert aging.select_one(".wb-period").get_text() == "As of October 31, 2026"
+    footer = aging.select_one(".wb-footer").get_text(" ", strip=True)
+    assert "Open Dental (SQLite file)" in footer and "data extracted" in footer and "figures as of" in footer
+    assert aging.select_one(".wb-practice").get_text().strip()
+    production = _soup(rendered["production"])
+    assert production.select_one(".wb-period").get_text() == "January 1, 2026 – October 31, 2026"
+    size_mb = max(p.stat().st_size for p in rendered.values()) / 1e6
+    assert size_mb < 6
+
+
+def test_aging_report_shows_the_metric_figures(rendered: dict[str, Path], demo_frames: dict) -> None:
+    from workbench.formatting import money
+    from workbench.metrics import aging, aging_summary
+
+    summary = aging_summary(aging(demo_frames, DEMO_END))
+    values = [v.get_text() for v in _soup(rendered["aging"]).select(".wb-kpi-value")]
+    assert values[0] == money(summary["total"])
+
+
+def test_notebooks_have_parameters_and_no_outputs() -> None:
+    for spec in REPORTS.values():
+        book = nbformat.read(resource_dir("notebooks") / spec.notebook, as_version=4)
+        tagged = [c for c in book.cells if "parameters" in c.metadata.get("tags", [])]
+        assert len(tagged) == 1 and "source =" in tagged[0].source
+        assert all(
+            not c.get("outputs") and c.get("execution_count") is None for c in book.cells if c.cell_type == "code"
+        )
+
+
+def test_unknown_report_and_bad_dates(demo_url: str, tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="unknown report 'payroll'"):
+        render_report("payroll", demo_url, tmp_path)
+    with pytest.raises(UsageError, match="after end date"):
+        render_report("production", demo_url, tmp_path, start="2026-10-01", end="2026-01-01", cache_dir=tmp_path)
+    assert not list(tmp_path.glob("*.html"))
+
+
+def test_a_failing_notebook_is_one_clear_error(demo_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    broken = tmp_path / "notebooks"
+    broken.mkdir()
+    book = nbformat.read(resource_dir("notebooks") / "aging.ipynb", as_version=4)
+    book.cells.append(nbformat.v4.new_code_cell("raise RuntimeError('the printer is on fire')"))
+    nbformat.write(book, broken / "aging.ipynb")
+    real = resource_dir
+    monkeypatch.setattr("workbench.reports.resource_dir", lambda kind: broken if kind == "notebooks" else real(kind))
+    with pytest.raises(ReportError, match=r"aging report failed in cell .*RuntimeError: the printer is on fire"):
+        render_report("aging", demo_url, tmp_path / "out", cache_dir=tmp_path / "cache")
+    assert not (tmp_path / "out" / "aging.html").exists()
