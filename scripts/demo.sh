@@ -3,5 +3,5 @@
 #   bash scripts/demo.sh [--out DIR] [--patients N] [--years Y] [--seed S]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source scripts/setup-env.sh
+source scripts/setup-env.sh base
 workbench demo "$@"
