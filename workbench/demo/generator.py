@@ -805,8 +805,8 @@ def _write(conn: sqlite3.Connection, table: str, frame: pd.DataFrame) -> None:
     if list(frame.columns) != columns:
         frame.columns = columns  # reference tables are built positionally
     marks = ", ".join("?" * len(columns))
-    rows = frame.astype(object).itertuples(index=False, name=None)
-    conn.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
+    values = [frame[c].tolist() for c in columns]  # native Python values, column by column
+    conn.executemany(f"INSERT INTO {table} VALUES ({marks})", zip(*values, strict=True))
 
 
 def generate(

@@ -217,10 +217,14 @@ OPEN_DENTAL_TABLES: dict[str, list[tuple[str, str]]] = {
 }
 
 
-def create_statements() -> list[str]:
-    """CREATE TABLE statements for every demo table (first column is the primary key)."""
+def create_statements(dialect: str = "sqlite") -> list[str]:
+    """CREATE TABLE statements for every demo table (first column is the primary key).
+
+    In SQLite the key is declared INTEGER so that it is the rowid (no separate index to maintain).
+    """
     statements = []
     for table, columns in OPEN_DENTAL_TABLES.items():
-        cols = ", ".join(f"{name} {kind}" for name, kind in columns)
+        kinds = [("INTEGER" if i == 0 and dialect == "sqlite" else kind) for i, (_, kind) in enumerate(columns)]
+        cols = ", ".join(f"{name} {kind}" for (name, _), kind in zip(columns, kinds, strict=True))
         statements.append(f"CREATE TABLE {table} ({cols}, PRIMARY KEY ({columns[0][0]}))")
     return statements

@@ -17,7 +17,7 @@ from datetime import date
 __all__ = ["write_stored_aging"]
 
 _LEDGER = """
-WITH ledger AS (
+CREATE TEMP TABLE ledger AS
     SELECT p.Guarantor AS g, pl.PatNum AS pat, pl.ProcDate AS d, pl.ProcFee * (pl.UnitQty + pl.BaseUnits) AS amt
       FROM procedurelog pl JOIN patient p ON p.PatNum = pl.PatNum
      WHERE pl.ProcStatus = 2 AND pl.ProcDate <= :asof
@@ -35,8 +35,11 @@ WITH ledger AS (
       LEFT JOIN procedurelog pl ON pl.ProcNum = c.ProcNum
      WHERE c.Status IN (1, 4, 5, 7) AND c.DateCP <= :asof AND c.DateCP > '0001-01-01'
        AND (c.ProcNum = 0 OR pl.ProcStatus = 2)
-),
-family AS (
+"""
+
+_AGED = """
+CREATE TEMP TABLE aged AS
+WITH family AS (
     SELECT g,
            SUM(CASE WHEN amt > 0 AND d < date(:asof, '-90 days') THEN amt ELSE 0 END) AS c90,
            SUM(CASE WHEN amt > 0 AND d >= date(:asof, '-90 days') AND d < date(:asof, '-60 days')
@@ -46,30 +49,38 @@ family AS (
            SUM(CASE WHEN amt > 0 AND d >= date(:asof, '-30 days') THEN amt ELSE 0 END) AS c0,
            SUM(CASE WHEN amt < 0 THEN -amt ELSE 0 END) AS cr,
            SUM(amt) AS total
-      FROM ledger GROUP BY g
+      FROM temp.ledger GROUP BY g
 ),
 step1 AS (SELECT g, c61, c31, c0, total, MAX(c90 - cr, 0) AS b90, MAX(cr - c90, 0) AS left1 FROM family),
 step2 AS (SELECT g, c31, c0, total, b90, MAX(c61 - left1, 0) AS b61, MAX(left1 - c61, 0) AS left2 FROM step1),
-step3 AS (SELECT g, c0, total, b90, b61, MAX(c31 - left2, 0) AS b31, MAX(left2 - c31, 0) AS left3 FROM step2),
-aged AS (SELECT g, total, b90, b61, b31, MAX(c0 - left3, 0) AS b0 FROM step3)
+step3 AS (SELECT g, c0, total, b90, b61, MAX(c31 - left2, 0) AS b31, MAX(left2 - c31, 0) AS left3 FROM step2)
+SELECT g, total, b90, b61, b31, MAX(c0 - left3, 0) AS b0 FROM step3
 """
 
-_INS_EST = """
-SELECT p.Guarantor AS g, SUM(c.InsPayEst + c.WriteOff) AS est
+# Insurance outstanding as of the date: claims not received, or received after it.
+_PENDING = """
+CREATE TEMP TABLE pending AS
+SELECT p.Guarantor AS g, c.PatNum AS pat, c.InsPayEst + c.WriteOff AS est
   FROM claimproc c JOIN patient p ON p.PatNum = c.PatNum
- WHERE c.ProcDate <= :asof
-   AND (c.Status = 0 OR (c.Status = 1 AND c.DateCP > :asof))
- GROUP BY p.Guarantor
+ WHERE c.ProcDate <= :asof AND (c.Status = 0 OR (c.Status = 1 AND c.DateCP > :asof))
 """
 
 
 def write_stored_aging(conn: sqlite3.Connection, as_of: date) -> None:
     """Fill the guarantor rows' aging columns (and every patient's EstBalance) as of ``as_of``."""
     params = {"asof": as_of.isoformat()}
-    conn.execute("DROP TABLE IF EXISTS temp.aged")
-    conn.execute(f"CREATE TEMP TABLE aged AS {_LEDGER} SELECT * FROM aged", params)
-    conn.execute(f"CREATE TEMP TABLE ins_est AS {_INS_EST}", params)
-    conn.execute("""
+    conn.execute(_LEDGER, params)
+    conn.execute(_AGED, params)
+    conn.execute(_PENDING, params)
+    conn.executescript("""
+        CREATE INDEX temp.aged_g ON aged (g);
+        CREATE TEMP TABLE ins_est AS SELECT g, SUM(est) AS est FROM temp.pending GROUP BY g;
+        CREATE INDEX temp.ins_est_g ON ins_est (g);
+        CREATE TEMP TABLE own AS
+            SELECT pat, SUM(amt) AS bal, 0.0 AS est FROM temp.ledger GROUP BY pat
+            UNION ALL SELECT pat, 0.0, SUM(est) FROM temp.pending GROUP BY pat;
+        CREATE TEMP TABLE own_total AS SELECT pat, SUM(bal) - SUM(est) AS est_balance FROM temp.own GROUP BY pat;
+        CREATE INDEX temp.own_total_pat ON own_total (pat);
         UPDATE patient SET
             Bal_0_30 = ROUND(COALESCE((SELECT b0 FROM temp.aged WHERE g = PatNum), 0), 2),
             Bal_31_60 = ROUND(COALESCE((SELECT b31 FROM temp.aged WHERE g = PatNum), 0), 2),
@@ -77,20 +88,9 @@ def write_stored_aging(conn: sqlite3.Connection, as_of: date) -> None:
             BalOver90 = ROUND(COALESCE((SELECT b90 FROM temp.aged WHERE g = PatNum), 0), 2),
             BalTotal = ROUND(COALESCE((SELECT total FROM temp.aged WHERE g = PatNum), 0), 2),
             InsEst = ROUND(COALESCE((SELECT est FROM temp.ins_est WHERE g = PatNum), 0), 2)
-        WHERE PatNum = Guarantor
+        WHERE PatNum = Guarantor;
+        UPDATE patient
+           SET EstBalance = ROUND(COALESCE((SELECT est_balance FROM temp.own_total WHERE pat = PatNum), 0), 2);
+        DROP TABLE temp.ledger; DROP TABLE temp.aged; DROP TABLE temp.pending; DROP TABLE temp.ins_est;
+        DROP TABLE temp.own; DROP TABLE temp.own_total;
     """)
-    conn.execute(
-        f"""
-        WITH {_LEDGER.split("WITH", 1)[1].split("family AS", 1)[0].rstrip().rstrip(",")},
-        own AS (SELECT pat, SUM(amt) AS bal FROM ledger GROUP BY pat),
-        own_est AS (SELECT c.PatNum AS pat, SUM(c.InsPayEst + c.WriteOff) AS est FROM claimproc c
-                     WHERE c.ProcDate <= :asof AND (c.Status = 0 OR (c.Status = 1 AND c.DateCP > :asof))
-                     GROUP BY c.PatNum)
-        UPDATE patient SET EstBalance = ROUND(
-            COALESCE((SELECT bal FROM own WHERE pat = PatNum), 0)
-            - COALESCE((SELECT est FROM own_est WHERE pat = PatNum), 0), 2)
-    """,
-        params,
-    )
-    conn.execute("DROP TABLE temp.aged")
-    conn.execute("DROP TABLE temp.ins_est")
