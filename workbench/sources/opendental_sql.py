@@ -21,21 +21,7 @@ from workbench.sources.base import Progress, SourceInfo, register
 
 __all__ = ["QUERIES", "OpenDentalSQL", "fetch_frame", "map_table", "sqlite_source"]
 
-PROC_STATUS = dict(
-    enumerate(
-        [
-            "",
-            "planned",
-            "completed",
-            "existing_current",
-            "existing_other",
-            "referred",
-            "deleted",
-            "condition",
-            "planned_inactive",
-        ]
-    )
-)
+PROC_STATUS = dict(enumerate(model.PROCEDURE_STATUSES, start=1))  # TP=1, C=2, ... TPi=8
 PAT_STATUS = dict(enumerate(model.PATIENT_STATUSES))
 APT_STATUS = dict(enumerate(model.APPOINTMENT_STATUSES))
 CLAIMPROC_STATUS = dict(enumerate(model.CLAIMPROC_STATUSES))
