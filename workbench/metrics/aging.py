@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
+from workbench.errors import UsageError
 from workbench.metrics._frames import Frames, day, table
 
 __all__ = [
     "AGING_COLUMNS",
     "AGING_DEFINITION",
     "PAID_CLAIMPROC_STATUSES",
+    "AgingScope",
     "aging",
+    "aging_history",
     "aging_summary",
     "largest_balances",
     "ledger",
@@ -37,64 +42,120 @@ balance − insurance estimate."""
 
 
 def ledger(data: Frames) -> pd.DataFrame:
-    """Every dated money movement per patient: amount > 0 is a charge, < 0 a credit."""
+    """Every dated money movement per patient: amount > 0 is a charge, < 0 a credit.
+
+    Columns: patient_id, date, amount, kind, provider_id, procedure_id (the procedure a line is attached
+    to; for a procedure, itself).
+    """
     procs = table(data, "procedures")
     adjs = table(data, "adjustments")
     pays = table(data, "patient_payments")
     ins = table(data, "insurance")
     done = procs[procs["status"] == "completed"]
-    completed_ids = done["procedure_id"]
     paid = ins[
         ins["status"].isin(PAID_CLAIMPROC_STATUSES)
-        & (ins["procedure_id"].isna() | ins["procedure_id"].isin(completed_ids))
+        & (ins["procedure_id"].isna() | ins["procedure_id"].isin(done["procedure_id"]))
     ]
     parts = [
-        pd.DataFrame(
-            {"patient_id": done["patient_id"], "date": done["date"], "amount": done["fee"], "kind": "procedure"}
-        ),
-        pd.DataFrame(
-            {"patient_id": adjs["patient_id"], "date": adjs["date"], "amount": adjs["amount"], "kind": "adjustment"}
-        ),
-        pd.DataFrame(
-            {
-                "patient_id": pays["patient_id"],
-                "date": pays["date"],
-                "amount": -pays["amount"],
-                "kind": "patient_payment",
-            }
-        ),
-        pd.DataFrame(
-            {
-                "patient_id": paid["patient_id"],
-                "date": paid["date_paid"],
-                "amount": -(paid["ins_paid"] + paid["write_off"]),
-                "kind": "insurance",
-            }
-        ),
+        (done, done["date"], done["fee"], "procedure"),
+        (adjs, adjs["date"], adjs["amount"], "adjustment"),
+        (pays, pays["date"], -pays["amount"], "patient_payment"),
+        (paid, paid["date_paid"], -(paid["ins_paid"] + paid["write_off"]), "insurance"),
     ]
-    return pd.concat(parts, ignore_index=True)
+    return pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "patient_id": frame["patient_id"],
+                    "date": dates,
+                    "amount": amounts,
+                    "kind": kind,
+                    "provider_id": frame["provider_id"],
+                    "procedure_id": frame["procedure_id"],
+                }
+            )
+            for frame, dates, amounts, kind in parts
+        ],
+        ignore_index=True,
+    )
 
 
-def aging(data: Frames, as_of: date | str, by: Literal["family", "patient"] = "family") -> pd.DataFrame:
+@dataclass(frozen=True)
+class AgingScope:
+    """Which transactions and families an aging looks at (Open Dental's aging report filters).
+
+    ``providers``: only transactions of these providers; ``clinics`` and ``billing_types``: only
+    families whose guarantor is in these clinics or has these billing types. None means all.
+    """
+
+    providers: Collection[int] | None = None
+    clinics: Collection[int] | None = None
+    billing_types: Collection[str] | None = None
+
+    def families(self, patients: pd.DataFrame) -> pd.DataFrame:
+        """patient_id -> guarantor_id for the patients of the families in scope."""
+        guarantors = patients.set_index("patient_id")
+        keep = pd.Series(True, index=patients.index)
+        if self.clinics is not None:
+            clinic = patients["guarantor_id"].map(guarantors["clinic_id"])
+            keep &= clinic.isin(list(self.clinics))
+        if self.billing_types is not None:
+            billing = patients["guarantor_id"].map(guarantors["billing_type"])
+            keep &= billing.isin(list(self.billing_types))
+        return patients.loc[keep, ["patient_id", "guarantor_id"]]
+
+    def transactions(self, rows: pd.DataFrame) -> pd.DataFrame:
+        if self.providers is None:
+            return rows
+        return rows[rows["provider_id"].isin(list(self.providers))]
+
+
+def aging(
+    data: Frames,
+    as_of: date | str,
+    by: Literal["family", "patient"] = "family",
+    *,
+    proc_lifo: bool = False,
+    min_age: Literal[0, 30, 60, 90] = 0,
+    scope: AgingScope | None = None,
+) -> pd.DataFrame:
     """Aged balances as of ``as_of``: one row per guarantor (or patient) with anything outstanding.
 
     Columns: guarantor_id (and patient_id when ``by="patient"``), bal_0_30, bal_31_60, bal_61_90,
-    bal_over_90, balance, ins_est, patient_portion. See ``AGING_DEFINITION``.
+    bal_over_90, balance, ins_est, patient_portion. ``proc_lifo``: credits attached to a procedure pay
+    that procedure first (Open Dental's "transactions attached to a procedure offset each other before
+    aging"). ``min_age``: only accounts with a balance older than 30, 60 or 90 days. See AGING_DEFINITION.
     """
     cutoff = day(as_of, "as-of date")
-    patients = table(data, "patients")[["patient_id", "guarantor_id"]]
+    if min_age not in (0, 30, 60, 90):
+        raise UsageError(f"min_age must be 0, 30, 60 or 90, got {min_age!r}")
+    if by not in ("family", "patient"):
+        raise UsageError(f"aging by must be 'family' or 'patient', got {by!r}")
+    scope = scope or AgingScope()
+    families = scope.families(table(data, "patients"))
     keys = ["guarantor_id"] if by == "family" else ["patient_id", "guarantor_id"]
 
-    moves = ledger(data)
+    moves = scope.transactions(ledger(data))
     moves = moves[moves["date"].notna() & (moves["date"] <= cutoff)]
-    moves = moves.merge(patients, on="patient_id", how="left")
-    amount = moves["amount"].to_numpy()
+    if proc_lifo:
+        moves = _offset_attached_credits(moves)
+    moves = moves.merge(families, on="patient_id", how="inner")
     age = (cutoff - moves["date"]).dt.days.to_numpy()
+    sums = _bucket_sums(moves, age, keys)
+
+    pending = scope.transactions(_pending_insurance(data, cutoff)).merge(families, on="patient_id", how="inner")
+    est = pending.groupby(keys)["ins_est"].sum()
+    return _finish(sums.join(est, how="outer").fillna(0.0), keys, min_age)
+
+
+def _bucket_sums(moves: pd.DataFrame, age: np.ndarray, keys: list[str]) -> pd.DataFrame:
+    """Charges summed per bucket by age, credits applied oldest first, per group of ``keys``."""
+    amount = moves["amount"].to_numpy()
     charge = np.where(amount > 0, amount, 0.0)
     sums = (
         pd.DataFrame(
             {
-                **{k: moves[k] for k in keys},
+                **{k: moves[k].to_numpy() for k in keys},
                 "bal_over_90": np.where(age > 90, charge, 0.0),
                 "bal_61_90": np.where((age > 60) & (age <= 90), charge, 0.0),
                 "bal_31_60": np.where((age > 30) & (age <= 60), charge, 0.0),
@@ -103,36 +164,154 @@ def aging(data: Frames, as_of: date | str, by: Literal["family", "patient"] = "f
                 "balance": amount,
             }
         )
-        .groupby(keys, dropna=False)
+        .groupby(keys)
         .sum()
     )
+    _apply_credits(sums, sums.pop("credits").to_numpy())
+    return sums
 
-    remaining = sums.pop("credits").to_numpy()
-    for bucket in BUCKETS:  # credits pay off the oldest charges first
+
+def _apply_credits(sums: pd.DataFrame, credits: np.ndarray) -> None:
+    """Take ``credits`` off the oldest bucket first, in place."""
+    remaining = credits
+    for bucket in BUCKETS:
         owed = sums[bucket].to_numpy()
         sums[bucket] = np.maximum(owed - remaining, 0.0)
         remaining = np.maximum(remaining - owed, 0.0)
 
-    pending = _insurance_estimate(data, cutoff).merge(patients, on="patient_id", how="left")
-    est = pending.groupby(keys, dropna=False)["ins_est"].sum()
-    result = sums.join(est, how="outer").fillna(0.0)
+
+def _finish(result: pd.DataFrame, keys: list[str], min_age: int) -> pd.DataFrame:
     result["patient_portion"] = result["balance"] - result["ins_est"]
     result = result[AGING_COLUMNS].round(2)
-    nonzero = (result.abs() >= 0.005).any(axis=1)
-    result = result[nonzero].reset_index()
+    keep = (result.abs() >= 0.005).any(axis=1)
+    if min_age:
+        older = [b for b, edge in (("bal_31_60", 30), ("bal_61_90", 60), ("bal_over_90", 90)) if edge >= min_age]
+        keep &= result[older].sum(axis=1) >= 0.005
+    result = result[keep].reset_index()
     for key in keys:
         result[key] = result[key].astype("Int64")
     return result[[*keys, *AGING_COLUMNS]].sort_values(keys, ignore_index=True)
 
 
-def _insurance_estimate(data: Frames, cutoff: pd.Timestamp) -> pd.DataFrame:
-    """Insurance outstanding at ``cutoff``: claims not received then, per patient."""
+def _offset_attached_credits(moves: pd.DataFrame) -> pd.DataFrame:
+    """Let credits attached to a procedure pay that procedure's charge before anything else.
+
+    The procedure's charge shrinks by what its own credits cover; what they leave over stays a credit
+    (its date no longer matters: credits only count as a sum). Balances do not change.
+    """
+    is_charge = moves["kind"] == "procedure"
+    attached = (moves["amount"] < 0) & moves["procedure_id"].isin(moves.loc[is_charge, "procedure_id"])
+    if not attached.any():
+        return moves
+    credit = (-moves.loc[attached, "amount"]).groupby(moves.loc[attached, "procedure_id"]).sum()
+    charges = moves[is_charge].copy()
+    own = charges["procedure_id"].map(credit).fillna(0.0).to_numpy()
+    covered = np.minimum(own, charges["amount"].clip(lower=0).to_numpy())
+    leftover = charges.assign(amount=-(own - covered), kind="attached_credit")
+    charges["amount"] = charges["amount"].to_numpy() - covered
+    return pd.concat([moves[~is_charge & ~attached], charges, leftover[leftover["amount"] < 0]], ignore_index=True)
+
+
+def _pending_insurance(data: Frames, cutoff: pd.Timestamp) -> pd.DataFrame:
+    """Insurance outstanding at ``cutoff`` per claim line: not received then (patient_id, provider_id, ins_est)."""
     ins = table(data, "insurance")
     pending = (ins["status"] == "not_received") | (
         (ins["status"] == "received") & (ins["date_paid"].isna() | (ins["date_paid"] > cutoff))
     )
     rows = ins[pending & (ins["proc_date"] <= cutoff)]
-    return pd.DataFrame({"patient_id": rows["patient_id"], "ins_est": rows["ins_pay_est"] + rows["write_off"]})
+    return pd.DataFrame(
+        {
+            "patient_id": rows["patient_id"],
+            "provider_id": rows["provider_id"],
+            "ins_est": rows["ins_pay_est"] + rows["write_off"],
+        }
+    )
+
+
+def aging_history(
+    data: Frames, dates: Sequence[date | str], *, min_age: Literal[0, 30, 60, 90] = 0, scope: AgingScope | None = None
+) -> pd.DataFrame:
+    """Family aging as of each of ``dates`` in one pass over the ledger (not one pass per date).
+
+    Returns the rows ``aging(data, d)`` would return for each date d, with an ``as_of`` column first.
+    Credits are applied oldest first (``proc_lifo=False``).
+    """
+    cutoffs = sorted({day(d, "as-of date") for d in dates})
+    if not cutoffs:
+        return pd.DataFrame(columns=["as_of", "guarantor_id", *AGING_COLUMNS])
+    scope = scope or AgingScope()
+    families = scope.families(table(data, "patients"))
+    moves = scope.transactions(ledger(data))
+    moves = moves[moves["date"].notna()].merge(families, on="patient_id", how="inner")
+    pending = _insurance_events(data, scope).merge(families, on="patient_id", how="inner")
+    ids = np.union1d(moves["guarantor_id"].dropna().to_numpy(int), pending["guarantor_id"].dropna().to_numpy(int))
+
+    amount = moves["amount"].to_numpy()
+    charges = _Cumulative(ids, moves["guarantor_id"], moves["date"], np.where(amount > 0, amount, 0.0))
+    credits = _Cumulative(ids, moves["guarantor_id"], moves["date"], np.where(amount < 0, -amount, 0.0))
+    estimates = _Cumulative(ids, pending["guarantor_id"], pending["date"], pending["amount"].to_numpy())
+
+    frames = []
+    for cutoff in cutoffs:
+        upto = {lag: charges.at(cutoff - pd.Timedelta(days=lag)) for lag in (0, 31, 61, 91)}
+        sums = pd.DataFrame(
+            {
+                "bal_0_30": upto[0] - upto[31],
+                "bal_31_60": upto[31] - upto[61],
+                "bal_61_90": upto[61] - upto[91],
+                "bal_over_90": upto[91],
+            },
+            index=pd.Index(ids, name="guarantor_id"),
+        )
+        paid = credits.at(cutoff)
+        sums["balance"] = upto[0] - paid
+        sums["ins_est"] = estimates.at(cutoff)
+        _apply_credits(sums, paid)
+        frames.append(_finish(sums, ["guarantor_id"], min_age).assign(as_of=cutoff))
+    result = pd.concat(frames, ignore_index=True)
+    return result[["as_of", "guarantor_id", *AGING_COLUMNS]]
+
+
+def _insurance_events(data: Frames, scope: AgingScope) -> pd.DataFrame:
+    """Insurance estimates as events: +estimate on the procedure date, −estimate when received."""
+    ins = scope.transactions(table(data, "insurance"))
+    est = ins["ins_pay_est"] + ins["write_off"]
+    waiting = ins[ins["status"] == "not_received"]
+    received = ins[ins["status"] == "received"]
+    est_w, est_r = est[waiting.index], est[received.index]
+    # a line received before its procedure date was never outstanding; one with no payment date still is
+    paid_on = received["date_paid"].where(
+        received["date_paid"].isna() | (received["date_paid"] > received["proc_date"]), received["proc_date"]
+    )
+    events = [
+        (waiting["patient_id"], waiting["proc_date"], est_w),
+        (received["patient_id"], received["proc_date"], est_r),
+        (received["patient_id"][paid_on.notna()], paid_on.dropna(), -est_r[paid_on.notna()]),
+    ]
+    out = pd.concat([pd.DataFrame({"patient_id": p, "date": d, "amount": a}) for p, d, a in events], ignore_index=True)
+    return out[out["date"].notna()]
+
+
+class _Cumulative:
+    """Per-family running sums of dated amounts, answered for any day by binary search."""
+
+    def __init__(self, ids: np.ndarray, owner: pd.Series, dates: pd.Series, amounts: np.ndarray) -> None:
+        family = np.searchsorted(ids, owner.to_numpy(int))
+        days = dates.to_numpy("datetime64[D]").astype(np.int64)
+        order = np.lexsort((days, family))
+        self.family, self.days = family[order], days[order]
+        self.cum = np.concatenate([[0.0], np.cumsum(amounts[order])])  # cum[i]: sum of the first i rows
+        self.ids = ids
+        self.start = np.searchsorted(self.family, np.arange(len(ids)), side="left")
+        self.key = self.family.astype(np.int64) * (1 << 32) + self.days
+
+    def at(self, cutoff: pd.Timestamp) -> np.ndarray:
+        """Sum of each family's amounts dated on or before ``cutoff``."""
+        target = np.datetime64(cutoff.date(), "D").astype(np.int64)
+        fam = np.arange(len(self.ids))
+        # rows of family f dated up to the target are rows start[f] .. end-1 in (family, day) order
+        end = np.searchsorted(self.key, fam.astype(np.int64) * (1 << 32) + target, side="right")
+        return self.cum[np.maximum(end, self.start)] - self.cum[self.start]
 
 
 def aging_summary(table: pd.DataFrame) -> dict[str, float]:
