@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-__all__ = ["PALETTE", "aging_buckets", "bar_by_group", "production_trend", "recall_status"]
+__all__ = ["PALETTE", "aging_buckets", "ar_trend", "bar_by_group", "production_trend", "recall_status"]
 
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#CC79A7", "#F0E442", "#000000"]
 BUCKET_LABELS = {
@@ -43,6 +43,42 @@ def aging_buckets(table: pd.DataFrame) -> go.Figure:
         hovertemplate="%{x}: $%{y:,.2f}<extra></extra>",
     )
     fig.update_yaxes(tickprefix="$", tickformat=",.0f", rangemode="tozero")
+    return fig
+
+
+def ar_trend(trend: pd.DataFrame) -> go.Figure:
+    """A/R at each month end, stacked by age, with the over-90 share (``metrics.aging_trend``)."""
+    fig = _figure("Accounts receivable at month end")
+    x = trend["as_of"].dt.strftime("%b %d, %Y")
+    for color, (column, label) in zip(PALETTE, BUCKET_LABELS.items(), strict=False):
+        fig.add_bar(
+            x=x,
+            y=trend[column],
+            name=label,
+            marker_color=color,
+            hovertemplate=f"%{{x}}: $%{{y:,.0f}}<extra>{label}</extra>",
+        )
+    fig.add_scatter(
+        x=x,
+        y=trend["over_90_pct"],
+        name="Over 90 days, %",
+        yaxis="y2",
+        mode="lines+markers",
+        line={"color": PALETTE[7], "width": 2},
+        hovertemplate="%{x}: %{y:.1f}% over 90 days<extra></extra>",
+    )
+    fig.update_layout(
+        barmode="stack",
+        yaxis={"tickprefix": "$", "tickformat": ",.0f"},
+        yaxis2={
+            "overlaying": "y",
+            "side": "right",
+            "ticksuffix": "%",
+            "tickformat": ".0f",
+            "rangemode": "tozero",
+            "showgrid": False,
+        },
+    )
     return fig
 
 

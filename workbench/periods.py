@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from workbench.errors import UsageError
 
-__all__ = ["Period", "parse_date", "resolve_as_of", "resolve_period", "trailing_months"]
+__all__ = ["Period", "month_ends", "parse_date", "resolve_as_of", "resolve_period", "trailing_months"]
 
 
 @dataclass(frozen=True)
@@ -51,3 +51,13 @@ def trailing_months(end: date, months: int) -> Period:
         raise UsageError("months must be at least 1")
     index = end.year * 12 + end.month - 1 - (months - 1)
     return Period(date(index // 12, index % 12 + 1, 1), end)
+
+
+def month_ends(end: date, months: int) -> list[date]:
+    """The last day of each of the ``months`` calendar months ending with ``end``'s month (the last is ``end``)."""
+    first = trailing_months(end, months).start
+    out = []
+    for k in range(months):
+        index = first.year * 12 + first.month - 1 + k + 1  # the month after month k
+        out.append(min(date(index // 12, index % 12 + 1, 1) - timedelta(days=1), end))
+    return out

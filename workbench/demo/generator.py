@@ -131,7 +131,14 @@ class _Practice:
         prov_rows.append((nd + nh + 1, "RET", nd + nh, "Oldham", "Walter", "DDS", 0, 1, 0))  # retired, hidden
         fees = [(i + 1, c.fee, 1, i + 1) for i, c in enumerate(cat.CODES)]
         return {
-            "preference": pd.DataFrame([(1, "PracticeTitle", self.practice_name), (2, "PracticePhone", "5550100100")]),
+            "preference": pd.DataFrame(
+                [
+                    (1, "PracticeTitle", self.practice_name),
+                    (2, "PracticePhone", "5550100100"),
+                    (3, "DateLastAging", _iso(np.array([self.end]))[0]),  # stored aging is as of the end
+                    (4, "AgingProcLifo", "0"),  # credits to the oldest charges first (Open Dental's default)
+                ]
+            ),
             "clinic": pd.DataFrame(
                 [
                     (

@@ -3,7 +3,16 @@
 No I/O, no charts: every figure a report shows comes from one of these.
 """
 
-from workbench.metrics.aging import AGING_DEFINITION, aging, aging_summary, largest_balances, ledger
+from workbench.metrics.aging import (
+    AGING_DEFINITION,
+    AgingScope,
+    aging,
+    aging_history,
+    aging_summary,
+    aging_trend,
+    largest_balances,
+    ledger,
+)
 from workbench.metrics.production import PRODUCTION_DEFINITION, production
 from workbench.metrics.recall import (
     RECALL_DEFINITION,
@@ -12,13 +21,17 @@ from workbench.metrics.recall import (
     recall,
     recall_summary,
 )
+from workbench.metrics.reconcile import reconcile_aging
 
 __all__ = [
     "AGING_DEFINITION",
     "PRODUCTION_DEFINITION",
     "RECALL_DEFINITION",
+    "AgingScope",
     "aging",
+    "aging_history",
     "aging_summary",
+    "aging_trend",
     "hygiene_reappointment",
     "largest_balances",
     "ledger",
@@ -26,4 +39,5 @@ __all__ = [
     "production",
     "recall",
     "recall_summary",
+    "reconcile_aging",
 ]

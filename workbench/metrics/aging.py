@@ -21,6 +21,7 @@ __all__ = [
     "aging",
     "aging_history",
     "aging_summary",
+    "aging_trend",
     "largest_balances",
     "ledger",
     "patient_names",
@@ -270,6 +271,14 @@ def aging_history(
         frames.append(_finish(sums, ["guarantor_id"], min_age).assign(as_of=cutoff))
     result = pd.concat(frames, ignore_index=True)
     return result[["as_of", "guarantor_id", *AGING_COLUMNS]]
+
+
+def aging_trend(history: pd.DataFrame) -> pd.DataFrame:
+    """Totals per as-of date of an ``aging_history``: A/R, each bucket, over-90 share, insurance estimate."""
+    owing = history.assign(owing=history["balance"].clip(lower=0))
+    totals = owing.groupby("as_of")[[*BUCKETS[::-1], "balance", "ins_est", "owing"]].sum()
+    totals["over_90_pct"] = (100 * totals["bal_over_90"] / totals["owing"].where(totals["owing"] > 0)).round(2)
+    return totals.drop(columns="owing").round(2).reset_index()
 
 
 def _insurance_events(data: Frames, scope: AgingScope) -> pd.DataFrame:

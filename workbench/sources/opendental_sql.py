@@ -64,6 +64,13 @@ QUERIES: dict[str, str] = {
     "FROM recall r LEFT JOIN recalltype t ON t.RecallTypeNum = r.RecallTypeNum",
 }
 
+STORED_AGING_SQL = (
+    "SELECT PatNum AS guarantor_id, Bal_0_30 AS bal_0_30, Bal_31_60 AS bal_31_60, Bal_61_90 AS bal_61_90, "
+    "BalOver90 AS bal_over_90, BalTotal AS balance, InsEst AS ins_est, EstBalance AS est_balance "
+    "FROM patient WHERE PatNum = Guarantor AND (EstBalance <> 0 OR Bal_0_30 <> 0 OR Bal_31_60 <> 0 "
+    "OR Bal_61_90 <> 0 OR BalOver90 <> 0 OR InsEst <> 0 OR BalTotal <> 0)"
+)
+
 # Foreign keys where Open Dental writes 0 for "none".
 _ZERO_IS_NONE = {
     "patients": ["primary_provider_id", "hygienist_id", "clinic_id"],
@@ -151,6 +158,26 @@ class OpenDentalSQL:
             last = self._data_as_of or _last_ledger_day(conn)
         name = str(prefs["ValueString"].iloc[0]) if len(prefs) else None
         return SourceInfo(system=self._system, practice_name=name, data_as_of=last)
+
+    def preferences(self, names: Sequence[str]) -> dict[str, str]:
+        """Open Dental preferences by name (the ones that exist)."""
+        marks = ", ".join("?" * len(names))
+        with closing(self._connect()) as conn:
+            rows = fetch_frame(conn, f"SELECT PrefName, ValueString FROM preference WHERE PrefName IN ({marks})", names)
+        return dict(zip(rows["PrefName"].astype(str), rows["ValueString"].astype(str), strict=True))
+
+    def stored_aging(self, clinic_id: int | None = None) -> pd.DataFrame:
+        """The family aging Open Dental stored on guarantor rows when it last ran aging.
+
+        The developer guide's query: guarantor rows (PatNum = Guarantor), optionally of one clinic, with
+        any non-zero balance column (credit balances included). Columns as ``metrics.aging`` names them.
+        """
+        sql = STORED_AGING_SQL + (" AND ClinicNum = ?" if clinic_id is not None else "")
+        with closing(self._connect()) as conn:
+            raw = fetch_frame(conn, sql, [] if clinic_id is None else [clinic_id])
+        out = raw.astype({c: "float64" for c in raw.columns if c != "guarantor_id"})
+        out["guarantor_id"] = pd.to_numeric(raw["guarantor_id"]).astype("Int64")
+        return out.sort_values("guarantor_id", ignore_index=True)
 
     def read(self, tables: Sequence[str], progress: Progress | None = None) -> dict[str, pd.DataFrame]:
         frames = {}
