@@ -13,7 +13,7 @@ from workbench.metrics.aging import (
     largest_balances,
     ledger,
 )
-from workbench.metrics.production import PRODUCTION_DEFINITION, production
+from workbench.metrics.production import PRODUCTION_DEFINITION, production, scheduled_production
 from workbench.metrics.recall import (
     RECALL_DEFINITION,
     hygiene_reappointment,
@@ -40,4 +40,5 @@ __all__ = [
     "recall",
     "recall_summary",
     "reconcile_aging",
+    "scheduled_production",
 ]

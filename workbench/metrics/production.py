@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date
 from typing import Literal
 
@@ -12,12 +12,21 @@ from workbench.errors import UsageError
 from workbench.metrics._frames import Frames, day, table
 from workbench.metrics.aging import PAID_CLAIMPROC_STATUSES
 
-__all__ = ["GROUPS", "PRODUCTION_COLUMNS", "PRODUCTION_DEFINITION", "production"]
+__all__ = ["GROUPS", "PRODUCTION_COLUMNS", "PRODUCTION_DEFINITION", "production", "scheduled_production"]
 
 GROUPS = ("day", "month", "provider", "clinic", "category", "code")
+MEASURES = [
+    "gross_production",
+    "adjustments",
+    "collection_adjustments",
+    "write_offs",
+    "patient_income",
+    "insurance_income",
+]
 PRODUCTION_COLUMNS = [
     "gross_production",
     "adjustments",
+    "collection_adjustments",
     "write_offs",
     "net_production",
     "patient_income",
@@ -30,10 +39,12 @@ PRODUCTION_DEFINITION = """\
 **Production & income** (Open Dental's Production and Income report). Gross production: fees of
 procedures completed in the period, by procedure date. Adjustments: all adjustments by adjustment date.
 Write-offs: insurance write-offs of received, supplemental and capitation claims, by insurance payment
-date (or by procedure date when chosen). Net production = gross production + adjustments − write-offs.
+date (or by procedure date when chosen). Adjustment types named as collection adjustments are shown apart
+and left out of production. Net production = gross production + adjustments − write-offs.
 Patient income: patient payments by payment date. Insurance income: insurance payments by payment date.
 Collection % = total income ÷ net production. Each line is attributed to the provider and clinic on the
-procedure, adjustment, payment split or claim line itself."""
+procedure, adjustment, payment split or claim line itself (or, when chosen, to the patient's primary
+provider). Scheduled production: fees of planned procedures on appointments booked in the period."""
 
 
 def production(
@@ -42,12 +53,19 @@ def production(
     end: date | str,
     by: str | Sequence[str] | None = None,
     write_offs: Literal["payment_date", "procedure_date"] = "payment_date",
+    attribution: Literal["treating", "primary"] = "treating",
+    collection_adjustments: Collection[str] = (),
 ) -> pd.DataFrame:
     """Production and income from ``start`` through ``end`` (inclusive).
 
     Without ``by`` one row; with ``by`` (any of GROUPS) one row per group. Columns: gross_production,
-    adjustments, write_offs, net_production, patient_income, insurance_income, total_income,
-    collection_pct (NaN where net production is zero). See ``PRODUCTION_DEFINITION``.
+    adjustments, collection_adjustments, write_offs, net_production, patient_income, insurance_income,
+    total_income, collection_pct (NaN where net production is zero).
+
+    ``attribution``: credit each line to the provider on it ("treating") or to the patient's primary
+    provider ("primary"). ``collection_adjustments``: adjustment type names that are collection
+    adjustments (reported apart, not part of net production); every other adjustment is production.
+    See ``PRODUCTION_DEFINITION``.
     """
     first, last = day(start, "start date"), day(end, "end date")
     if first > last:
@@ -58,21 +76,29 @@ def production(
         raise UsageError(f"cannot group production by {', '.join(unknown)}; choose from {', '.join(GROUPS)}")
     if write_offs not in ("payment_date", "procedure_date"):
         raise UsageError(f"write_offs must be 'payment_date' or 'procedure_date', got {write_offs!r}")
+    if attribution not in ("treating", "primary"):
+        raise UsageError(f"attribution must be 'treating' or 'primary', got {attribution!r}")
 
     procs = table(data, "procedures")
     ins = table(data, "insurance")
     paid = ins[ins["status"].isin(PAID_CLAIMPROC_STATUSES)]
     done = procs[procs["status"] == "completed"]
     wo_date = paid["date_paid"] if write_offs == "payment_date" else paid["proc_date"]
+    adjs = table(data, "adjustments")
+    is_collection = adjs["type"].isin(list(collection_adjustments))
     lines = [
         _lines(done, done["date"], done["fee"], "gross_production"),
-        _lines(table(data, "adjustments"), None, None, "adjustments"),
+        _lines(adjs[~is_collection], None, None, "adjustments"),
+        _lines(adjs[is_collection], None, None, "collection_adjustments"),
         _lines(paid, wo_date, paid["write_off"], "write_offs"),
         _lines(table(data, "patient_payments"), None, None, "patient_income"),
         _lines(paid, paid["date_paid"], paid["ins_paid"], "insurance_income"),
     ]
     moves = pd.concat(lines, ignore_index=True)
     moves = moves[(moves["date"] >= first) & (moves["date"] <= last)]
+    if attribution == "primary":
+        primary = table(data, "patients").set_index("patient_id")["primary_provider_id"]
+        moves = moves.assign(provider_id=moves["patient_id"].map(primary))
     moves = _add_group_columns(moves, groups, procs, table(data, "providers"))
 
     keys = [_group_column(g) for g in groups]
@@ -82,9 +108,7 @@ def production(
         )
     else:
         result = moves.groupby("measure")["amount"].sum().to_frame().T
-    result = result.reindex(
-        columns=["gross_production", "adjustments", "write_offs", "patient_income", "insurance_income"], fill_value=0.0
-    )
+    result = result.reindex(columns=MEASURES, fill_value=0.0)
     if result.empty and not keys:
         result.loc[0] = 0.0
     result = result.astype(float)
@@ -102,6 +126,7 @@ def _lines(frame: pd.DataFrame, dates: pd.Series | None, amounts: pd.Series | No
         {
             "date": frame["date"] if dates is None else dates,
             "amount": frame["amount"] if amounts is None else amounts,
+            "patient_id": frame["patient_id"],
             "provider_id": frame["provider_id"],
             "clinic_id": frame["clinic_id"],
             "procedure_id": frame["procedure_id"],
@@ -133,3 +158,38 @@ def _add_group_columns(
                 **{group: moves["procedure_id"].map(lookup).fillna("(not on a procedure)").astype(str)}
             )
     return moves
+
+
+def scheduled_production(
+    data: Frames, start: date | str, end: date | str, by: Literal["day", "provider"] | None = None
+) -> pd.DataFrame:
+    """Production booked ahead: planned procedures on scheduled appointments starting in the period.
+
+    Columns: (day or provider,) appointments, scheduled_production.
+    """
+    first, last = day(start, "start date"), day(end, "end date")
+    if first > last:
+        raise UsageError(f"start date {first.date()} is after end date {last.date()}")
+    apts = table(data, "appointments")
+    booked = apts[
+        (apts["status"] == "scheduled") & (apts["start"] >= first) & (apts["start"] < last + pd.Timedelta(days=1))
+    ]
+    procs = table(data, "procedures")
+    planned = procs[(procs["status"] == "planned") & procs["appointment_id"].isin(booked["appointment_id"])]
+    lines = planned.merge(booked[["appointment_id", "start"]], on="appointment_id")
+    if by == "day":
+        lines = lines.assign(day=lines["start"].dt.normalize())
+    elif by == "provider":
+        abbr = table(data, "providers").set_index("provider_id")["abbr"]
+        lines = lines.assign(provider=lines["provider_id"].map(abbr).fillna("(none)").astype(str))
+    elif by is not None:
+        raise UsageError(f"cannot group scheduled production by {by!r}; choose day or provider")
+    if by is None:
+        return pd.DataFrame(
+            {
+                "appointments": [lines["appointment_id"].nunique()],
+                "scheduled_production": [round(float(lines["fee"].sum()), 2)],
+            }
+        )
+    grouped = lines.groupby(by).agg(appointments=("appointment_id", "nunique"), scheduled_production=("fee", "sum"))
+    return grouped.round(2).reset_index()
