@@ -33,7 +33,7 @@ __all__ = [
     "validate",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: procedures.date_planned
 
 PATIENT_STATUSES = ("patient", "nonpatient", "inactive", "archived", "deleted", "deceased", "prospective")
 PROCEDURE_STATUSES = (
@@ -142,6 +142,7 @@ TABLES: dict[str, TableSpec] = {
                 "category": TEXT,
                 "status": _enum(PROCEDURE_STATUSES),
                 "fee": MONEY,
+                "date_planned": DATE,
             },
         ),
         TableSpec(

@@ -13,18 +13,22 @@ from workbench.metrics.aging import (
     largest_balances,
     ledger,
 )
+from workbench.metrics.kpis import KPI_DEFINITION, case_acceptance, kpis
 from workbench.metrics.production import PRODUCTION_DEFINITION, production, scheduled_production
 from workbench.metrics.recall import (
     RECALL_DEFINITION,
     hygiene_reappointment,
     overdue_by_age,
     recall,
+    recall_effectiveness,
     recall_summary,
+    unscheduled_by_last_visit,
 )
 from workbench.metrics.reconcile import reconcile_aging
 
 __all__ = [
     "AGING_DEFINITION",
+    "KPI_DEFINITION",
     "PRODUCTION_DEFINITION",
     "RECALL_DEFINITION",
     "AgingScope",
@@ -32,13 +36,17 @@ __all__ = [
     "aging_history",
     "aging_summary",
     "aging_trend",
+    "case_acceptance",
     "hygiene_reappointment",
+    "kpis",
     "largest_balances",
     "ledger",
     "overdue_by_age",
     "production",
     "recall",
+    "recall_effectiveness",
     "recall_summary",
     "reconcile_aging",
     "scheduled_production",
+    "unscheduled_by_last_visit",
 ]

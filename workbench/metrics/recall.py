@@ -16,17 +16,22 @@ __all__ = [
     "hygiene_reappointment",
     "overdue_by_age",
     "recall",
+    "recall_effectiveness",
     "recall_summary",
+    "unscheduled_by_last_visit",
 ]
 
 RECALL_STATUSES = ("overdue", "due", "scheduled", "not_due")
 
 RECALL_DEFINITION = """\
 **Recall** (Open Dental's recall list). Active patients (status Patient) whose recall is not disabled.
-Scheduled: a hygiene appointment is booked on or after the as-of date. Overdue: due before the as-of
+Scheduled: a hygiene appointment is booked on or after the as-of date (the recall's
+scheduled date, or any scheduled hygiene appointment). Overdue: due before the as-of
 date with nothing scheduled. Due: due within the next {window} days. Not due: due later.
 **Hygiene reappointment %**: of the completed hygiene visits in the period, the share whose patient
-had another hygiene appointment booked (scheduled or since completed) after that visit."""
+had another hygiene appointment booked (scheduled or since completed) after that visit.
+**Recall effectiveness**: of the hygiene visits whose next recall came due in the period, the share whose
+patient came back for hygiene no later than 60 days after the due date."""
 
 
 def recall(data: Frames, as_of: date | str, due_within_days: int = 30) -> pd.DataFrame:
@@ -45,7 +50,11 @@ def recall(data: Frames, as_of: date | str, due_within_days: int = 30) -> pd.Dat
     ]
     rows = recalls[~recalls["disabled"].fillna(False).astype(bool) & recalls["date_due"].notna()]
     rows = rows.merge(active, on="patient_id", how="inner")
-    scheduled = rows["date_scheduled"].notna() & (rows["date_scheduled"] >= cutoff)
+    booked = _next_hygiene_appointment(data, cutoff)
+    next_booked = pd.Series(booked.reindex(rows["patient_id"]).to_numpy(), index=rows.index)
+    own = rows["date_scheduled"].where(rows["date_scheduled"] >= cutoff)
+    rows = rows.assign(date_scheduled=own.fillna(next_booked))
+    scheduled = rows["date_scheduled"].notna()
     overdue = ~scheduled & (rows["date_due"] < cutoff)
     due = ~scheduled & ~overdue & (rows["date_due"] <= cutoff + pd.Timedelta(days=due_within_days))
     status = np.select([scheduled, overdue, due], ["scheduled", "overdue", "due"], "not_due")
@@ -67,6 +76,15 @@ def recall(data: Frames, as_of: date | str, due_within_days: int = 30) -> pd.Dat
         "hygienist_id",
     ]
     return out[columns].sort_values(["status", "date_due"], ignore_index=True)
+
+
+def _next_hygiene_appointment(data: Frames, cutoff: pd.Timestamp) -> pd.Series:
+    """Per patient, the day of the first scheduled hygiene appointment on or after ``cutoff``."""
+    apts = table(data, "appointments")
+    ahead = apts[
+        (apts["status"] == "scheduled") & apts["is_hygiene"].fillna(False).astype(bool) & (apts["start"] >= cutoff)
+    ]
+    return ahead.groupby("patient_id")["start"].min().dt.normalize().astype("datetime64[ns]")
 
 
 def hygiene_reappointment(data: Frames, start: date | str, end: date | str) -> pd.DataFrame:
@@ -124,3 +142,58 @@ def recall_summary(table: pd.DataFrame, reappointment: pd.DataFrame) -> dict[str
         "hygiene_visits": float(visits),
         "reappointment_pct": round(100 * float(reappointment["reappointed"].mean()), 2) if visits else float("nan"),
     }
+
+
+LAST_VISIT_BANDS = (
+    (0, 6, "0–6 months"),
+    (6, 9, "6–9 months"),
+    (9, 12, "9–12 months"),
+    (12, 18, "12–18 months"),
+    (18, 36, "18–36 months"),
+)
+
+
+def unscheduled_by_last_visit(data: Frames, as_of: date | str) -> pd.DataFrame:
+    """Active patients with nothing booked ahead, counted by months since their last completed visit.
+
+    Columns: since_last_visit (the bands of LAST_VISIT_BANDS), patients. Patients last seen over 36
+    months ago, or never, are left out (they are lapsed rather than due).
+    """
+    cutoff = day(as_of, "as-of date")
+    patients = table(data, "patients")
+    apts = table(data, "appointments")
+    active = patients.loc[patients["status"] == "patient", "patient_id"]
+    booked = apts.loc[(apts["status"] == "scheduled") & (apts["start"] >= cutoff), "patient_id"]
+    seen = apts[(apts["status"] == "complete") & (apts["start"] < cutoff + pd.Timedelta(days=1))]
+    last = seen.groupby("patient_id")["start"].max()
+    waiting = last[last.index.isin(active) & ~last.index.isin(booked)]
+    months = (cutoff - waiting).dt.days / (365.25 / 12)
+    rows = [(label, int(((months >= low) & (months < high)).sum())) for low, high, label in LAST_VISIT_BANDS]
+    return pd.DataFrame(rows, columns=["since_last_visit", "patients"])
+
+
+def recall_effectiveness(data: Frames, start: date | str, end: date | str, grace_days: int = 60) -> pd.DataFrame:
+    """Hygiene visits that came due in the period and whether the patient came back in time.
+
+    For every completed hygiene visit, the next one is due ``interval_months`` later (the patient's
+    recall interval, else 6). Rows: the visits whose next due date falls in the period, with
+    ``returned`` True when the next completed hygiene visit came no later than due + ``grace_days``.
+    Effectiveness % = ``result["returned"].mean() * 100``.
+    """
+    first, last = day(start, "start date"), day(end, "end date")
+    if first > last:
+        raise UsageError(f"start date {first.date()} is after end date {last.date()}")
+    apts = table(data, "appointments")
+    visits = apts[(apts["status"] == "complete") & apts["is_hygiene"].fillna(False).astype(bool)]
+    visits = visits[["patient_id", "start"]].sort_values(["patient_id", "start"])
+    visits["next_visit"] = visits.groupby("patient_id")["start"].shift(-1)
+    recalls = table(data, "recalls")
+    interval = recalls.groupby("patient_id")["interval_months"].min()
+    months = visits["patient_id"].map(interval).fillna(6).astype(int)
+    due = [s + pd.DateOffset(months=m) for s, m in zip(visits["start"].dt.normalize(), months, strict=True)]
+    visits["due"] = pd.to_datetime(pd.Series(due, index=visits.index, dtype="datetime64[ns]"))
+    came_due = visits[(visits["due"] >= first) & (visits["due"] <= last)].copy()
+    came_due["returned"] = came_due["next_visit"].notna() & (
+        came_due["next_visit"] <= came_due["due"] + pd.Timedelta(days=grace_days)
+    )
+    return came_due.rename(columns={"start": "visit"}).reset_index(drop=True)

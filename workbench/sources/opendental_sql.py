@@ -41,7 +41,7 @@ QUERIES: dict[str, str] = {
     "pl.ClinicNum AS clinic_id, pl.AptNum AS appointment_id, pl.ProcDate AS date, "
     "pc.ProcCode AS code, pc.Descript AS description, d.ItemName AS category, "
     "pl.ProcStatus AS status, pl.ProcFee AS proc_fee, pl.UnitQty AS unit_qty, "
-    "pl.BaseUnits AS base_units "
+    "pl.BaseUnits AS base_units, pl.DateTP AS date_planned "
     "FROM procedurelog pl LEFT JOIN procedurecode pc ON pc.CodeNum = pl.CodeNum "
     "LEFT JOIN definition d ON d.DefNum = pc.ProcCat",
     "adjustments": "SELECT a.AdjNum AS adjustment_id, a.PatNum AS patient_id, a.ProvNum AS provider_id, "
