@@ -197,11 +197,14 @@ def _finish(result: pd.DataFrame, keys: list[str], min_age: int) -> pd.DataFrame
 def _offset_attached_credits(moves: pd.DataFrame) -> pd.DataFrame:
     """Let credits attached to a procedure pay that procedure's charge before anything else.
 
-    The procedure's charge shrinks by what its own credits cover; what they leave over stays a credit
+    Credits count as attached when they name the procedure and belong to the same patient. The
+    procedure's charge shrinks by what its own credits cover; what they leave over stays a credit
     (its date no longer matters: credits only count as a sum). Balances do not change.
     """
     is_charge = moves["kind"] == "procedure"
-    attached = (moves["amount"] < 0) & moves["procedure_id"].isin(moves.loc[is_charge, "procedure_id"])
+    owner = moves[is_charge].set_index("procedure_id")["patient_id"]
+    # only a credit on the procedure's own patient offsets it; anything else stays a family credit
+    attached = (moves["amount"] < 0) & (moves["procedure_id"].map(owner) == moves["patient_id"]).fillna(False)
     if not attached.any():
         return moves
     credit = (-moves.loc[attached, "amount"]).groupby(moves.loc[attached, "procedure_id"]).sum()
