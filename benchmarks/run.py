@@ -21,7 +21,7 @@ from rich.table import Table
 
 import workbench
 from workbench import metrics
-from workbench.periods import trailing_months
+from workbench.periods import month_ends, trailing_months
 from workbench.reports import REPORTS, render_report
 
 T = TypeVar("T")
@@ -77,6 +77,31 @@ def main() -> None:
             "aging (family, as of end)",
             lambda: metrics.aging(frames, end),
             lambda t: f"{len(t):,} families, {ledger_rows:,} ledger rows",
+        )
+        timed(
+            rows,
+            "aging, proc_lifo (credits on their procedure first)",
+            lambda: metrics.aging(frames, end, proc_lifo=True),
+            lambda t: f"{len(t):,} families",
+        )
+        ends = month_ends(end, 120)
+        timed(
+            rows,
+            "aging history: 120 month ends in one pass",
+            lambda: metrics.aging_history(frames, ends),
+            lambda h: f"{len(h):,} family-months",
+        )
+        timed(
+            rows,
+            "same, 12 month ends as 12 separate agings",
+            lambda: [metrics.aging(frames, d) for d in ends[-12:]],
+            lambda r: f"{sum(len(t) for t in r):,} rows",
+        )
+        timed(
+            rows,
+            "key figures (12 months)",
+            lambda: metrics.kpis(frames, *trailing_months(end, 12).__dict__.values()),
+            lambda k: f"{len(k)} figures",
         )
         year = trailing_months(end, 12)
         timed(

@@ -83,3 +83,13 @@ def test_report_end_to_end_through_the_installed_command(demo_url: str, tmp_path
     assert done.stdout.strip() == str(html)
     assert "As of September 30, 2026" in html.read_text(encoding="utf-8")
     assert done.stderr == ""
+
+
+def test_reconcile_reports_how_many_families_match(
+    demo_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["reconcile", "--source", demo_url, "--cache-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "As of 2026-10-31" in out and "families match to the cent" in out
+    matched, total = [int(x.replace(",", "")) for x in out.split(": ", 1)[1].split(" families")[0].split(" of ")]
+    assert matched == total > 0

@@ -26,7 +26,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console(highlight=False)
+out = Console(highlight=False, soft_wrap=True)
 
 SourceOpt = Annotated[str, typer.Option("--source", "-s", help="Practice URL, e.g. demo: (see `workbench sources`).")]
 OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Directory for the HTML reports.")]
@@ -89,6 +89,38 @@ def refresh(source: SourceOpt, cache_dir: CacheOpt = None) -> None:
         f"{manifest.practice_name or manifest.source}: cached {sum(manifest.rows.values()):,} rows "
         f"at {practice.store.dir}"
     )
+
+
+@app.command()
+def reconcile(
+    source: SourceOpt,
+    clinic: Annotated[int | None, typer.Option(help="Only families of this clinic.")] = None,
+    cache_dir: CacheOpt = None,
+) -> None:
+    """Compare our aging with the aging the practice system stored, family by family."""
+    from rich.table import Table
+
+    from workbench.practice import connect
+    from workbench.reconcile import reconcile_stored_aging
+
+    result = reconcile_stored_aging(connect(source, cache_dir=cache_dir), clinic_id=clinic)
+    table = result.table
+    out.print(
+        f"As of {result.as_of} (when aging last ran), credits {'on their procedure' if result.proc_lifo else 'oldest'}"
+        f" first: {result.matched:,} of {len(table):,} families match to the cent."
+    )
+    differing = table[~table["matches"]]
+    if len(differing):
+        grid = Table("guarantor", "ours", "stored", "difference", "likely cause")
+        for row in differing.head(50).itertuples():
+            grid.add_row(
+                str(row.guarantor_id),
+                f"{row.balance:,.2f}",
+                f"{row.stored_balance:,.2f}",
+                f"{row.balance_diff:,.2f}",
+                row.cause,
+            )
+        out.print(grid)
 
 
 @app.command()

@@ -190,8 +190,11 @@ def recall_effectiveness(data: Frames, start: date | str, end: date | str, grace
     recalls = table(data, "recalls")
     interval = recalls.groupby("patient_id")["interval_months"].min()
     months = visits["patient_id"].map(interval).fillna(6).astype(int)
-    due = [s + pd.DateOffset(months=m) for s, m in zip(visits["start"].dt.normalize(), months, strict=True)]
-    visits["due"] = pd.to_datetime(pd.Series(due, index=visits.index, dtype="datetime64[ns]"))
+    visit_day = visits["start"].dt.normalize()
+    visits["due"] = visit_day
+    for m in months.unique():  # one vectorised calendar-month shift per interval in use
+        mask = months == m
+        visits.loc[mask, "due"] = visit_day[mask] + pd.DateOffset(months=int(m))
     came_due = visits[(visits["due"] >= first) & (visits["due"] <= last)].copy()
     came_due["returned"] = came_due["next_visit"].notna() & (
         came_due["next_visit"] <= came_due["due"] + pd.Timedelta(days=grace_days)
