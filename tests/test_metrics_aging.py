@@ -238,3 +238,28 @@ def test_summary_and_largest_balances() -> None:
 def test_bad_as_of_date_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="bad as-of date"):
         aging(frames(), "31/10/2026")
+
+
+def test_scope_filters_providers_clinics_and_billing_types() -> None:
+    from workbench.metrics import AgingScope
+
+    data = frames(
+        patients=[
+            {**PATIENT, "clinic_id": 1, "billing_type": "Standard"},
+            {**PATIENT, "patient_id": 2, "guarantor_id": 2, "clinic_id": 2, "billing_type": "Collections"},
+        ],
+        procedures=[
+            {**proc(1, "2026-10-01", 100), "provider_id": 7},
+            {**proc(2, "2026-10-01", 40), "provider_id": 8},
+            {**proc(3, "2026-10-01", 60, patient=2), "provider_id": 7},
+        ],
+        patient_payments=[{**pay(1, "2026-10-02", 30), "provider_id": 8}],
+    )
+    everything = aging(data, AS_OF).set_index("guarantor_id")["balance"].to_dict()
+    assert everything == {1: 110, 2: 60}
+    doc7 = aging(data, AS_OF, scope=AgingScope(providers=[7])).set_index("guarantor_id")["balance"].to_dict()
+    assert doc7 == {1: 100, 2: 60}  # provider 8's charge and payment are left out
+    clinic2 = aging(data, AS_OF, scope=AgingScope(clinics=[2]))
+    assert clinic2["guarantor_id"].tolist() == [2]
+    collections = aging(data, AS_OF, scope=AgingScope(billing_types=["Collections"]))
+    assert collections["guarantor_id"].tolist() == [2]

@@ -37,6 +37,7 @@ __all__ = [
     "aging_summary",
     "aging_trend",
     "case_acceptance",
+    "describe",
     "hygiene_reappointment",
     "kpis",
     "largest_balances",
@@ -50,3 +51,10 @@ __all__ = [
     "scheduled_production",
     "unscheduled_by_last_visit",
 ]
+
+
+def describe(definition: str, **options: object) -> str:
+    """A metric's definition followed by the options a figure was computed with (for "How these numbers
+    are computed")."""
+    shown = "; ".join(f"{name.replace('_', ' ')}: {value}" for name, value in options.items() if value is not None)
+    return definition + (f"\n\n**Options used**: {shown}." if shown else "")
