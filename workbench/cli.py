@@ -118,7 +118,7 @@ def reconcile(
                 f"{row.balance:,.2f}",
                 f"{row.stored_balance:,.2f}",
                 f"{row.balance_diff:,.2f}",
-                row.cause,
+                str(row.cause),
             )
         out.print(grid)
 
