@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from workbench.metrics import hygiene_reappointment, overdue_by_age, recall, recall_summary
+from workbench.metrics.recall import outreach_list
 
 from .conftest import frames
 
@@ -73,3 +74,38 @@ def test_recall_on_demo_counts_every_active_recall_once(demo_frames: dict[str, p
     patients = demo_frames["patients"].set_index("patient_id")["status"]
     assert (got["patient_id"].map(patients) == "patient").all()
     assert set(got["status"]) == {"overdue", "due", "scheduled", "not_due"}
+
+
+def test_hygiene_visits_are_recognised_by_their_procedure_codes() -> None:
+    def apt(aid: int, start: str, status: str, hygiene: bool) -> dict[str, object]:
+        return {"appointment_id": aid, "patient_id": 1, "start": start, "status": status, "is_hygiene": hygiene}
+
+    data = frames(
+        appointments=[apt(1, "2026-03-01 09:00", "complete", False), apt(2, "2026-09-01 09:00", "scheduled", False)],
+        procedures=[
+            {"procedure_id": 1, "patient_id": 1, "appointment_id": 1, "code": "D4910", "status": "completed"},
+            {"procedure_id": 2, "patient_id": 1, "appointment_id": 2, "code": "D1110", "status": "planned"},
+        ],
+    )
+    by_code = hygiene_reappointment(data, "2026-01-01", "2026-06-30")
+    assert by_code["reappointed"].tolist() == [True]  # D4910 visit, D1110 booked next
+    perio_only = hygiene_reappointment(data, "2026-01-01", "2026-06-30", hygiene_codes=["D4910"])
+    assert perio_only["reappointed"].tolist() == [False]  # the D1110 visit is not hygiene under this setting
+
+
+def test_outreach_list_puts_the_longest_overdue_first() -> None:
+    table = pd.DataFrame(
+        {
+            "patient_id": [1, 2, 3],
+            "status": ["overdue", "scheduled", "overdue"],
+            "days_overdue": [10, 0, 400],
+            "last_name": ["Ash", "Birch", "Cedar"],
+            "first_name": ["Al", "Bo", "Cy"],
+            "phone": ["1", "2", "3"],
+            "recall_type": ["Prophy"] * 3,
+            "date_previous": pd.NaT,
+            "date_due": pd.NaT,
+        }
+    )
+    got = outreach_list(table, n=5)
+    assert got["patient"].tolist() == ["Cedar, Cy", "Ash, Al"]

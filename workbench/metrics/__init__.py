@@ -18,6 +18,7 @@ from workbench.metrics.production import PRODUCTION_DEFINITION, production, sche
 from workbench.metrics.recall import (
     RECALL_DEFINITION,
     hygiene_reappointment,
+    outreach_list,
     overdue_by_age,
     recall,
     recall_effectiveness,
@@ -42,6 +43,7 @@ __all__ = [
     "kpis",
     "largest_balances",
     "ledger",
+    "outreach_list",
     "overdue_by_age",
     "production",
     "recall",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date
 
 import numpy as np
@@ -11,9 +12,12 @@ from workbench.errors import UsageError
 from workbench.metrics._frames import Frames, day, table
 
 __all__ = [
+    "HYGIENE_CODES",
     "RECALL_DEFINITION",
     "RECALL_STATUSES",
+    "hygiene_appointments",
     "hygiene_reappointment",
+    "outreach_list",
     "overdue_by_age",
     "recall",
     "recall_effectiveness",
@@ -28,8 +32,9 @@ RECALL_DEFINITION = """\
 Scheduled: a hygiene appointment is booked on or after the as-of date (the recall's
 scheduled date, or any scheduled hygiene appointment). Overdue: due before the as-of
 date with nothing scheduled. Due: due within the next {window} days. Not due: due later.
-**Hygiene reappointment %**: of the completed hygiene visits in the period, the share whose patient
-had another hygiene appointment booked (scheduled or since completed) after that visit.
+A hygiene visit is an appointment with a hygiene procedure (D1110, D1120, D4341, D4342, D4346, D4910
+unless configured otherwise). **Hygiene reappointment %**: of the completed hygiene visits in the period,
+the share whose patient had another hygiene appointment booked (scheduled or since completed) after that visit.
 **Recall effectiveness**: of the hygiene visits whose next recall came due in the period, the share whose
 patient came back for hygiene no later than 60 days after the due date."""
 
@@ -80,14 +85,29 @@ def recall(data: Frames, as_of: date | str, due_within_days: int = 30) -> pd.Dat
 
 def _next_hygiene_appointment(data: Frames, cutoff: pd.Timestamp) -> pd.Series:
     """Per patient, the day of the first scheduled hygiene appointment on or after ``cutoff``."""
-    apts = table(data, "appointments")
-    ahead = apts[
-        (apts["status"] == "scheduled") & apts["is_hygiene"].fillna(False).astype(bool) & (apts["start"] >= cutoff)
-    ]
+    apts = hygiene_appointments(data)
+    ahead = apts[(apts["status"] == "scheduled") & (apts["start"] >= cutoff)]
     return ahead.groupby("patient_id")["start"].min().dt.normalize().astype("datetime64[ns]")
 
 
-def hygiene_reappointment(data: Frames, start: date | str, end: date | str) -> pd.DataFrame:
+HYGIENE_CODES = ("D1110", "D1120", "D4341", "D4342", "D4346", "D4910")
+
+
+def hygiene_appointments(data: Frames, hygiene_codes: Collection[str] = HYGIENE_CODES) -> pd.DataFrame:
+    """Appointments that are hygiene visits: those with a procedure whose code is a hygiene code, and,
+    where an appointment has no procedures attached, those the system flags as hygiene."""
+    apts = table(data, "appointments")
+    procs = table(data, "procedures")
+    attached = procs[procs["appointment_id"].notna()]
+    with_codes = attached.loc[attached["code"].isin(list(hygiene_codes)), "appointment_id"]
+    bare = ~apts["appointment_id"].isin(attached["appointment_id"])
+    flagged = apts["is_hygiene"].fillna(False).astype(bool)
+    return apts[apts["appointment_id"].isin(with_codes) | (bare & flagged)]
+
+
+def hygiene_reappointment(
+    data: Frames, start: date | str, end: date | str, hygiene_codes: Collection[str] = HYGIENE_CODES
+) -> pd.DataFrame:
     """Completed hygiene visits in the period and whether each patient left with a next one booked.
 
     Returns one row per visit: appointment_id, patient_id, hygienist_id, start, reappointed (bool).
@@ -96,8 +116,7 @@ def hygiene_reappointment(data: Frames, start: date | str, end: date | str) -> p
     first, last = day(start, "start date"), day(end, "end date")
     if first > last:
         raise UsageError(f"start date {first.date()} is after end date {last.date()}")
-    apts = table(data, "appointments")
-    hyg = apts[apts["is_hygiene"].fillna(False).astype(bool)]
+    hyg = hygiene_appointments(data, hygiene_codes)
     visits = hyg[(hyg["status"] == "complete") & (hyg["start"] >= first) & (hyg["start"] < last + pd.Timedelta(days=1))]
     booked = hyg[hyg["status"].isin(["scheduled", "complete"])][["patient_id", "start"]]
     latest = booked.groupby("patient_id")["start"].max().rename("latest")
@@ -112,6 +131,15 @@ def hygiene_reappointment(data: Frames, start: date | str, end: date | str) -> p
             "reappointed": reappointed,
         }
     ).reset_index(drop=True)
+
+
+def outreach_list(table: pd.DataFrame, n: int = 25) -> pd.DataFrame:
+    """The front desk's call list: overdue recalls with nothing scheduled, longest overdue first."""
+    overdue = table[table["status"] == "overdue"].nlargest(n, "days_overdue")
+    name = overdue["last_name"].fillna("") + ", " + overdue["first_name"].fillna("")
+    return overdue.assign(patient=name.str.strip(", "))[
+        ["patient_id", "patient", "phone", "recall_type", "date_previous", "date_due", "days_overdue"]
+    ].reset_index(drop=True)
 
 
 OVERDUE_BANDS = (
@@ -172,7 +200,13 @@ def unscheduled_by_last_visit(data: Frames, as_of: date | str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["since_last_visit", "patients"])
 
 
-def recall_effectiveness(data: Frames, start: date | str, end: date | str, grace_days: int = 60) -> pd.DataFrame:
+def recall_effectiveness(
+    data: Frames,
+    start: date | str,
+    end: date | str,
+    grace_days: int = 60,
+    hygiene_codes: Collection[str] = HYGIENE_CODES,
+) -> pd.DataFrame:
     """Hygiene visits that came due in the period and whether the patient came back in time.
 
     For every completed hygiene visit, the next one is due ``interval_months`` later (the patient's
@@ -183,8 +217,8 @@ def recall_effectiveness(data: Frames, start: date | str, end: date | str, grace
     first, last = day(start, "start date"), day(end, "end date")
     if first > last:
         raise UsageError(f"start date {first.date()} is after end date {last.date()}")
-    apts = table(data, "appointments")
-    visits = apts[(apts["status"] == "complete") & apts["is_hygiene"].fillna(False).astype(bool)]
+    apts = hygiene_appointments(data, hygiene_codes)
+    visits = apts[apts["status"] == "complete"]
     visits = visits[["patient_id", "start"]].sort_values(["patient_id", "start"])
     visits["next_visit"] = visits.groupby("patient_id")["start"].shift(-1)
     recalls = table(data, "recalls")
