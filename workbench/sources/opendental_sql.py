@@ -13,13 +13,16 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from workbench import model
 from workbench.errors import SourceError, SourceNotFoundError
 from workbench.sources.base import Progress, SourceInfo, register
+from workbench.sources.odbc import chosen_reader, parse_odbc_url, reader_factory
+from workbench.sources.sql import DbApiReader, SqlReader
 
-__all__ = ["QUERIES", "OpenDentalSQL", "fetch_frame", "map_table", "sqlite_source"]
+__all__ = ["QUERIES", "OpenDentalSQL", "map_table", "sqlite_source"]
 
 PROC_STATUS = dict(enumerate(model.PROCEDURE_STATUSES, start=1))  # TP=1, C=2, ... TPi=8
 PAT_STATUS = dict(enumerate(model.PATIENT_STATUSES))
@@ -82,22 +85,21 @@ _ZERO_IS_NONE = {
 }
 
 
-def fetch_frame(conn: Any, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
-    """Run one SELECT on a DB-API connection and return its rows as a DataFrame."""
-    with closing(conn.cursor()) as cursor:
-        cursor.execute(sql, tuple(params))
-        columns = [d[0] for d in cursor.description]
-        rows = cursor.fetchall()
-    return pd.DataFrame.from_records(rows, columns=columns)
-
-
-def _enum(values: pd.Series, mapping: dict[int, str], what: str) -> pd.Series:
-    codes = pd.to_numeric(values, errors="coerce").astype("Int64")
-    names = codes.map(mapping)
-    bad = names.isna() & codes.notna()
+def _enum(values: pd.Series, mapping: dict[int, str], what: str) -> pd.Categorical[Any]:
+    """Integer codes to names, straight into a categorical (a lookup table, no per-row Python)."""
+    names = sorted(set(mapping.values()))
+    lookup = np.full(max(mapping) + 2, -1, dtype=np.int64)  # last slot: codes outside the table
+    for code, name in mapping.items():
+        lookup[code] = names.index(name)
+    codes = pd.to_numeric(values, errors="coerce")
+    present = codes.notna().to_numpy()
+    raw = codes.to_numpy(dtype="float64", na_value=-1).astype(np.int64)
+    index = np.where((raw >= 0) & (raw <= max(mapping)), raw, len(lookup) - 1)
+    positions = np.where(present, lookup[index], -1)
+    bad = present & (positions < 0)
     if bad.any():
-        raise SourceError(f"unknown {what} code(s) {sorted(set(codes[bad].tolist()))}")
-    return names
+        raise SourceError(f"unknown {what} code(s) {sorted(set(raw[bad].tolist()))}")
+    return pd.Categorical.from_codes(codes=positions, dtype=pd.CategoricalDtype(names))
 
 
 def _text(values: pd.Series) -> pd.Series:
@@ -138,10 +140,12 @@ def map_table(table: str, raw: pd.DataFrame) -> pd.DataFrame:
 
 
 class OpenDentalSQL:
-    """Open Dental's tables through a DB-API connection factory."""
+    """Open Dental's tables through a reader of SELECT results (a DB-API connection, or columnar ODBC)."""
 
-    def __init__(self, connect: Callable[[], Any], url: str, system: str, data_as_of: date | None = None) -> None:
-        self._connect = connect
+    def __init__(
+        self, open_reader: Callable[[], SqlReader], url: str, system: str, data_as_of: date | None = None
+    ) -> None:
+        self._open = open_reader
         self._url = url
         self._system = system
         self._data_as_of = data_as_of
@@ -151,19 +155,17 @@ class OpenDentalSQL:
         return self._url
 
     def info(self) -> SourceInfo:
-        with closing(self._connect()) as conn:
-            prefs = fetch_frame(
-                conn, "SELECT PrefName, ValueString FROM preference WHERE PrefName = ?", ["PracticeTitle"]
-            )
-            last = self._data_as_of or _last_ledger_day(conn)
+        with closing(self._open()) as reader:
+            prefs = reader.frame("SELECT PrefName, ValueString FROM preference WHERE PrefName = ?", ["PracticeTitle"])
+            last = self._data_as_of or _last_ledger_day(reader)
         name = str(prefs["ValueString"].iloc[0]) if len(prefs) else None
         return SourceInfo(system=self._system, practice_name=name, data_as_of=last)
 
     def preferences(self, names: Sequence[str]) -> dict[str, str]:
         """Open Dental preferences by name (the ones that exist)."""
         marks = ", ".join("?" * len(names))
-        with closing(self._connect()) as conn:
-            rows = fetch_frame(conn, f"SELECT PrefName, ValueString FROM preference WHERE PrefName IN ({marks})", names)
+        with closing(self._open()) as reader:
+            rows = reader.frame(f"SELECT PrefName, ValueString FROM preference WHERE PrefName IN ({marks})", names)
         return dict(zip(rows["PrefName"].astype(str), rows["ValueString"].astype(str), strict=True))
 
     def stored_aging(self, clinic_id: int | None = None) -> pd.DataFrame:
@@ -173,28 +175,27 @@ class OpenDentalSQL:
         any non-zero balance column (credit balances included). Columns as ``metrics.aging`` names them.
         """
         sql = STORED_AGING_SQL + (" AND ClinicNum = ?" if clinic_id is not None else "")
-        with closing(self._connect()) as conn:
-            raw = fetch_frame(conn, sql, [] if clinic_id is None else [clinic_id])
+        with closing(self._open()) as reader:
+            raw = reader.frame(sql, [] if clinic_id is None else [clinic_id])
         out = raw.astype({c: "float64" for c in raw.columns if c != "guarantor_id"})
         out["guarantor_id"] = pd.to_numeric(raw["guarantor_id"]).astype("Int64")
         return out.sort_values("guarantor_id", ignore_index=True)
 
     def read(self, tables: Sequence[str], progress: Progress | None = None) -> dict[str, pd.DataFrame]:
         frames = {}
-        with closing(self._connect()) as conn:
+        with closing(self._open()) as reader:
             for table in tables:
-                raw = fetch_frame(conn, QUERIES[table])
+                raw = reader.frame(QUERIES[table])
                 frames[table] = map_table(table, raw)
                 if progress:
                     progress(table, len(frames[table]))
         return frames
 
 
-def _last_ledger_day(conn: Any) -> date | None:
+def _last_ledger_day(reader: SqlReader) -> date | None:
     """The last day with ledger activity up to today: a copy taken last month is "as of" last month."""
     today = date.today().isoformat()
-    frame = fetch_frame(
-        conn,
+    frame = reader.frame(
         "SELECT MAX(ProcDate) AS d FROM procedurelog WHERE ProcStatus = 2 AND ProcDate <= ? "
         "UNION ALL SELECT MAX(DatePay) FROM paysplit WHERE DatePay <= ? "
         "UNION ALL SELECT MAX(DateCP) FROM claimproc WHERE Status IN (1, 4) AND DateCP <= ?",
@@ -204,14 +205,14 @@ def _last_ledger_day(conn: Any) -> date | None:
     return days.max().date() if len(days) else None
 
 
-def _sqlite_connector(path: Path) -> Callable[[], sqlite3.Connection]:
-    def connect() -> sqlite3.Connection:
+def _sqlite_connector(path: Path) -> Callable[[], SqlReader]:
+    def connect() -> SqlReader:
         try:
             conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
             conn.execute("SELECT 1 FROM procedurelog LIMIT 1")
         except sqlite3.Error as exc:
             raise SourceError(f"{path} is not an Open Dental database ({exc})") from None
-        return conn
+        return DbApiReader(conn)
 
     return connect
 
@@ -232,6 +233,18 @@ def _from_url(url: str) -> OpenDentalSQL:
         raise SourceNotFoundError(f"no database path in {url!r} (expected opendental+sqlite:///path/to/file.db)")
     return sqlite_source(rest)
 
+
+def _from_odbc_url(url: str) -> OpenDentalSQL:
+    settings = parse_odbc_url(url, "opendental+odbc")
+    return OpenDentalSQL(reader_factory(settings), url, f"Open Dental (ODBC, {chosen_reader(settings)} reader)")
+
+
+register(
+    "opendental+odbc",
+    _from_odbc_url,
+    "Open Dental's MySQL/MariaDB database over ODBC (password from an environment variable or the keyring)",
+    "opendental+odbc:Driver={MariaDB Unicode};Server=127.0.0.1;Database=opendental;UID=reader?password_env=OD_PW",
+)
 
 register(
     "opendental+sqlite", _from_url, "Open Dental tables in an SQLite file", "opendental+sqlite:///path/to/opendental.db"

@@ -1,0 +1,165 @@
+"""Open Dental over real ODBC: unixODBC, the MariaDB ODBC driver and a MariaDB server (scripts/services.sh)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import workbench
+from workbench import model
+from workbench.cli import main
+from workbench.errors import SourceError, UsageError
+from workbench.metrics import aging, production
+from workbench.sources import open_source
+from workbench.sources.odbc import _pyodbc_connection, chosen_reader, parse_odbc_url
+
+from .conftest import DEMO_END
+
+DRIVER = "MariaDB Unicode"
+SERVER = f"Driver={{{DRIVER}}};Server=127.0.0.1;Port=3306;UID=wb_test"
+PASSWORD = os.environ.get("WORKBENCH_TEST_DB_PASSWORD", "wb-test-only")
+DATABASE = "wb_test_opendental"
+
+
+@pytest.fixture(scope="session")
+def server_connection_string() -> str:
+    """The test login on the local MariaDB, or a skip (a failure in CI) saying what is missing."""
+    try:
+        import pyodbc
+    except ImportError as exc:
+        pytest.skip(f"pyodbc cannot load unixODBC ({exc}); run scripts/services.sh")
+    if DRIVER not in pyodbc.drivers():
+        pytest.skip(f"ODBC driver {DRIVER!r} not registered (have {pyodbc.drivers()}); run scripts/services.sh")
+    full = f"{SERVER};PWD={PASSWORD};"
+    try:
+        pyodbc.connect(full, timeout=5).close()
+    except pyodbc.Error as exc:
+        pytest.skip(
+            f"no MariaDB test login on 127.0.0.1:3306 ({' '.join(str(exc).split())[:160]}); run scripts/services.sh"
+        )
+    return full
+
+
+@pytest.fixture(scope="session")
+def od_url(server_connection_string: str, demo_db: Path) -> Iterator[str]:
+    """The small demo practice loaded into MariaDB; the URL reads it with the password from the environment."""
+    import pyodbc
+
+    from workbench.demo.server import load_into_server
+
+    load_into_server(demo_db, server_connection_string, DATABASE)
+    os.environ["WB_TEST_OD_PASSWORD"] = PASSWORD
+    yield f"opendental+odbc:{SERVER};Database={DATABASE}?password_env=WB_TEST_OD_PASSWORD"
+    with pyodbc.connect(server_connection_string, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS `{DATABASE}`")
+
+
+@pytest.mark.parametrize("reader", ["pyodbc", "arrow", "connectorx"])
+def test_frames_equal_the_sqlite_source(od_url: str, demo_url: str, reader: str) -> None:
+    tables = list(model.TABLES)
+    expected = open_source(demo_url).read(tables)
+    got = open_source(f"{od_url}&reader={reader}").read(tables)
+    for table in tables:
+        pd.testing.assert_frame_equal(got[table], expected[table], check_exact=True, obj=f"{reader}: {table}")
+
+
+def test_report_figures_equal_the_sqlite_source(od_url: str, demo_url: str, tmp_path: Path) -> None:
+    over_odbc = workbench.connect(od_url, cache_dir=tmp_path / "odbc")
+    from_file = workbench.connect(demo_url, cache_dir=tmp_path / "file")
+    pd.testing.assert_frame_equal(aging(over_odbc, DEMO_END), aging(from_file, DEMO_END))
+    pd.testing.assert_frame_equal(
+        production(over_odbc, "2026-01-01", DEMO_END, by="provider"),
+        production(from_file, "2026-01-01", DEMO_END, by="provider"),
+    )
+    assert over_odbc.data_as_of == DEMO_END
+    assert over_odbc.source.info().practice_name == from_file.source.info().practice_name
+
+
+def test_a_write_through_the_sources_connection_fails(od_url: str) -> None:
+    import pyodbc
+
+    conn = _pyodbc_connection(parse_odbc_url(od_url, "opendental+odbc"))
+    with pytest.raises(pyodbc.Error, match="READ ONLY"):
+        conn.execute("UPDATE patient SET LName = 'Changed' WHERE PatNum = 1")
+    with pytest.raises(pyodbc.Error, match="READ ONLY"):
+        conn.execute("INSERT INTO definition (DefNum, Category, ItemName) VALUES (999, 1, 'x')")
+    assert conn.execute("SELECT LName FROM patient WHERE PatNum = 1").fetchone()[0] != "Changed"
+    conn.close()
+
+
+def test_the_password_stays_out_of_cache_url_and_errors(
+    od_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    practice = workbench.connect(od_url, cache_dir=tmp_path)
+    practice.refresh()
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert PASSWORD.encode() not in path.read_bytes(), path
+    assert PASSWORD not in practice.source.url and PASSWORD not in repr(practice)
+    code = main(["refresh", "--source", od_url.replace("UID=wb_test", "UID=nobody"), "--cache-dir", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: cannot connect to") and err.count("\n") == 1
+    assert PASSWORD not in err
+
+
+def test_password_from_the_keyring(od_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import keyring
+    from keyring.backend import KeyringBackend
+
+    class MemoryKeyring(KeyringBackend):
+        priority = 1  # type: ignore[assignment]
+
+        def get_password(self, service: str, username: str) -> str | None:
+            return PASSWORD if (service, username) == ("wb-test-od", "wb_test") else None
+
+        def set_password(self, service: str, username: str, password: str) -> None:
+            raise NotImplementedError
+
+        def delete_password(self, service: str, username: str) -> None:
+            raise NotImplementedError
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(MemoryKeyring())
+    try:
+        url = od_url.replace("password_env=WB_TEST_OD_PASSWORD", "password_keyring=wb-test-od")
+        assert len(workbench.connect(url, cache_dir=tmp_path).frame("providers")) > 0
+        with pytest.raises(SourceError, match="no password in the keyring for service 'elsewhere'"):
+            open_source(url.replace("wb-test-od", "elsewhere")).info()
+    finally:
+        keyring.set_keyring(previous)
+
+
+@pytest.mark.parametrize(
+    ("url", "error", "message"),
+    [
+        ("opendental+odbc:DSN=od;UID=me;PWD=hunter2", UsageError, "no password in the URL"),
+        ("opendental+odbc:Driver={X};Password={a;b}", UsageError, "no password in the URL"),
+        ("opendental+odbc:", UsageError, "give a DSN name or an ODBC connection string"),
+        ("opendental+odbc:DSN=od?colour=red", UsageError, "unknown option"),
+        ("opendental+odbc:DSN=od?reader=turbo", UsageError, "reader must be one of"),
+        ("opendental+odbc:Server=h;UID=u?reader=connectorx", SourceError, "needs a MySQL/MariaDB Driver"),
+    ],
+)
+def test_bad_odbc_urls(url: str, error: type[Exception], message: str) -> None:
+    with pytest.raises(error, match=message):
+        open_source(url)
+
+
+def test_url_parsing() -> None:
+    dsn = parse_odbc_url("opendental+odbc:OpenDental?password_env=X", "opendental+odbc")
+    assert dsn.connection_string == "DSN=OpenDental" and dsn.password_env == "X" and dsn.reader == "auto"
+    full = parse_odbc_url("opendental+odbc://Driver={MariaDB Unicode};Server=h;UID=reader", "opendental+odbc")
+    assert full.user == "reader" and full.connection_string.startswith("Driver={MariaDB Unicode}")
+    with pytest.raises(SourceError, match="environment variable NOT_SET_ANYWHERE"):
+        parse_odbc_url("opendental+odbc:DSN=x?password_env=NOT_SET_ANYWHERE", "opendental+odbc").password()
+    secret = parse_odbc_url("opendental+odbc:DSN=x;UID=u?password_env=HOME", "opendental+odbc")
+    assert secret.full_connection_string().endswith(f"PWD={{{os.environ['HOME']}}};")
+    assert chosen_reader(dsn) in ("arrow", "pyodbc")  # a DSN does not say which server it is
+    mysql = parse_odbc_url("opendental+odbc:Driver={MariaDB Unicode};Server=h;Database=d;UID=u", "opendental+odbc")
+    assert chosen_reader(mysql) == "connectorx"
+    with pytest.raises(SourceError, match="needs a MySQL/MariaDB Driver, Server and Database"):
+        chosen_reader(parse_odbc_url("opendental+odbc:DSN=x?reader=connectorx", "opendental+odbc"))

@@ -1,0 +1,240 @@
+"""ODBC connections for SQL sources: URL parsing, secrets, read-only sessions, and two readers.
+
+A source URL is ``<scheme>:<ODBC connection string>[?options]``, for example::
+
+    opendental+odbc:DSN=OpenDental;UID=reader?password_env=OD_PASSWORD
+    opendental+odbc:Driver={MariaDB Unicode};Server=10.0.0.5;Database=opendental;UID=reader?password_keyring=od
+
+The password never sits in the URL (a ``PWD=`` there is refused): ``password_env`` names an environment
+variable, ``password_keyring`` a keyring service (the user is the connection's UID). ``reader`` chooses
+how rows are fetched: ``connectorx`` (MySQL/MariaDB's own protocol straight into Arrow; needs Driver,
+Server and Database in the connection string), ``arrow`` (arrow-odbc, columnar over the same ODBC
+connection), ``pyodbc`` (row by row), or ``auto``: the first of these that can serve the connection.
+Sessions are made read-only where the server allows it, and only SELECTs are sent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, quote
+
+import pandas as pd
+
+from workbench.errors import SourceError, UsageError
+from workbench.sources.sql import DbApiReader, SqlReader, require_select
+
+__all__ = ["OdbcSettings", "chosen_reader", "parse_odbc_url", "reader_factory"]
+
+READERS = ("auto", "connectorx", "arrow", "pyodbc")
+_SECRET_KEYS = {"pwd", "password"}
+
+
+@dataclass(frozen=True)
+class OdbcSettings:
+    url: str  # as given (holds no secret)
+    connection_string: str  # without the password
+    user: str | None
+    password_env: str | None
+    password_keyring: str | None
+    reader: str
+
+    def password(self) -> str | None:
+        """The password from the environment or the keyring, if the URL names one."""
+        if self.password_env:
+            value = os.environ.get(self.password_env)
+            if value is None:
+                raise SourceError(f"the environment variable {self.password_env} (password_env) is not set")
+            return value
+        if self.password_keyring:
+            try:
+                import keyring
+            except ImportError:
+                raise SourceError("password_keyring needs the keyring package (pip install keyring)") from None
+            value = keyring.get_password(self.password_keyring, self.user or "")
+            if value is None:
+                raise SourceError(
+                    f"no password in the keyring for service {self.password_keyring!r}, user {self.user!r}"
+                )
+            return str(value)
+        return None
+
+    def full_connection_string(self) -> str:
+        """The connection string with the password added (never log or show this)."""
+        secret = self.password()
+        if secret is None:
+            return self.connection_string
+        return f"{self.connection_string.rstrip(';')};PWD={{{secret.replace('}', '}}')}}};"
+
+
+def _attributes(connection_string: str) -> dict[str, str]:
+    """key=value pairs of an ODBC connection string ({braced} values may hold ';')."""
+    pairs = re.findall(r"\s*([^=;]+?)\s*=\s*(\{(?:[^}]|\}\})*\}|[^;]*)\s*(?:;|$)", connection_string)
+    return {key.lower(): value.strip("{}") for key, value in pairs}
+
+
+def parse_odbc_url(url: str, scheme: str) -> OdbcSettings:
+    """Split ``<scheme>:<connection string>?<options>`` and check it holds no password."""
+    body = url[len(scheme) + 1 :].removeprefix("//")
+    connection_string, _, query = body.partition("?")
+    if not connection_string.strip():
+        raise UsageError(f"{scheme}: give a DSN name or an ODBC connection string, e.g. {scheme}:DSN=OpenDental;UID=me")
+    if "=" not in connection_string:
+        connection_string = f"DSN={connection_string}"
+    attrs = _attributes(connection_string)
+    if _SECRET_KEYS & set(attrs):
+        raise UsageError(f"{scheme}: no password in the URL; use ?password_env=VARIABLE or ?password_keyring=SERVICE")
+    options = dict(parse_qsl(query, keep_blank_values=True))
+    unknown = sorted(set(options) - {"password_env", "password_keyring", "reader"})
+    if unknown:
+        raise UsageError(
+            f"{scheme}: unknown option(s) {', '.join(unknown)}; allowed: password_env, password_keyring, reader"
+        )
+    reader = options.get("reader", "auto")
+    if reader not in READERS:
+        raise UsageError(f"{scheme}: reader must be one of {', '.join(READERS)}, got {reader!r}")
+    return OdbcSettings(
+        url,
+        connection_string,
+        attrs.get("uid") or attrs.get("user"),
+        options.get("password_env"),
+        options.get("password_keyring"),
+        reader,
+    )
+
+
+def _scrub(message: str, settings: OdbcSettings) -> str:
+    """A driver error as one line, without the password in it."""
+    text = " ".join(str(message).split())
+    secret = None
+    with contextlib.suppress(SourceError):
+        secret = settings.password()
+    return text.replace(secret, "***") if secret else text
+
+
+def _pyodbc_connection(settings: OdbcSettings) -> Any:
+    try:
+        import pyodbc
+    except ImportError as exc:  # the shared library libodbc is missing
+        raise SourceError(f"pyodbc cannot load the ODBC driver manager ({exc}); install unixODBC") from None
+    try:
+        conn = pyodbc.connect(settings.full_connection_string(), autocommit=True, readonly=True, timeout=15)
+    except pyodbc.Error as exc:
+        raise SourceError(f"cannot connect to {settings.url}: {_scrub(str(exc), settings)}") from None
+    # MySQL/MariaDB: every statement of this session is read-only. Servers without the statement rely on
+    # SELECT-only queries and the connection's read-only attribute.
+    with contextlib.suppress(pyodbc.Error):
+        conn.execute("SET SESSION TRANSACTION READ ONLY")
+    return conn
+
+
+class ArrowOdbcReader:
+    """Columnar reads with arrow-odbc (whole columns into Arrow buffers); parameterised queries use pyodbc."""
+
+    def __init__(self, settings: OdbcSettings, rows: DbApiReader, batch_size: int = 100_000) -> None:
+        self.settings = settings
+        self.batch_size = batch_size
+        self._rows = rows
+
+    def frame(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
+        require_select(sql)
+        if params:
+            return self._rows.frame(sql, params)
+        import arrow_odbc
+        import pyarrow as pa
+
+        try:
+            batches = arrow_odbc.read_arrow_batches_from_odbc(
+                query=sql,
+                connection_string=self.settings.full_connection_string(),
+                batch_size=self.batch_size,
+                max_text_size=2048,
+                max_binary_size=2048,
+            )
+            table = pa.Table.from_batches(list(batches), schema=batches.schema)
+        except arrow_odbc.Error as exc:
+            raise SourceError(f"reading {self.settings.url} failed: {_scrub(str(exc), self.settings)}") from None
+        return table.to_pandas(date_as_object=False)
+
+    def close(self) -> None:
+        self._rows.close()
+
+
+class ConnectorxReader:
+    """MySQL/MariaDB read with connectorx (native protocol into Arrow); parameterised queries use pyodbc."""
+
+    def __init__(self, settings: OdbcSettings, rows: DbApiReader) -> None:
+        self.settings = settings
+        self._rows = rows
+
+    def frame(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
+        require_select(sql)
+        if params:
+            return self._rows.frame(sql, params)
+        import connectorx as cx
+
+        try:
+            table: Any = cx.read_sql(_mysql_url(self.settings), sql, return_type="arrow")
+        except Exception as exc:  # connectorx raises plain RuntimeErrors
+            raise SourceError(f"reading {self.settings.url} failed: {_scrub(str(exc), self.settings)}") from None
+        return table.to_pandas(date_as_object=False)
+
+    def close(self) -> None:
+        self._rows.close()
+
+
+def _mysql_url(settings: OdbcSettings) -> str:
+    """mysql://user:password@server:port/database from a MySQL/MariaDB connection string (kept in memory only)."""
+    attrs = _attributes(settings.connection_string)
+    user = quote(settings.user or "", safe="")
+    secret = settings.password()
+    login = f"{user}:{quote(secret, safe='')}" if secret else user
+    return f"mysql://{login}@{attrs['server']}:{attrs.get('port', '3306')}/{attrs['database']}"
+
+
+def _speaks_mysql(settings: OdbcSettings) -> bool:
+    attrs = _attributes(settings.connection_string)
+    driver = attrs.get("driver", "").lower()
+    return ("mariadb" in driver or "mysql" in driver) and "server" in attrs and "database" in attrs
+
+
+def _installed(module: str) -> bool:
+    try:
+        __import__(module)
+    except ImportError:
+        return False
+    return True
+
+
+def chosen_reader(settings: OdbcSettings) -> str:
+    """The reader a connection will use: the one asked for, or for ``auto`` the fastest that can serve it."""
+    if settings.reader == "connectorx":
+        if not _installed("connectorx"):
+            raise SourceError("reader=connectorx needs the connectorx package (pip install connectorx)")
+        if not _speaks_mysql(settings):
+            raise SourceError("reader=connectorx needs a MySQL/MariaDB Driver, Server and Database in the URL")
+    if settings.reader == "arrow" and not _installed("arrow_odbc"):
+        raise SourceError("reader=arrow needs the arrow-odbc package (pip install arrow-odbc)")
+    if settings.reader != "auto":
+        return settings.reader
+    if _installed("connectorx") and _speaks_mysql(settings):
+        return "connectorx"
+    return "arrow" if _installed("arrow_odbc") else "pyodbc"
+
+
+def reader_factory(settings: OdbcSettings) -> Callable[[], SqlReader]:
+    """Open the reader ``chosen_reader`` picks; every reader connects through pyodbc first, so a bad
+    connection fails at once with one line."""
+    kind = chosen_reader(settings)
+
+    def open_reader() -> SqlReader:
+        rows = DbApiReader(_pyodbc_connection(settings))
+        if kind == "connectorx":
+            return ConnectorxReader(settings, rows)
+        return ArrowOdbcReader(settings, rows) if kind == "arrow" else rows
+
+    return open_reader

@@ -1,0 +1,50 @@
+"""Reading SELECT results into DataFrames: the one place SQL sources touch a database driver."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import closing
+from typing import Any, Protocol
+
+import pandas as pd
+
+from workbench.errors import SourceError
+
+__all__ = ["DbApiReader", "SqlReader", "fetch_frame", "require_select"]
+
+
+class SqlReader(Protocol):
+    """Runs read-only SELECT statements and returns their rows as a DataFrame."""
+
+    def frame(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame: ...
+
+    def close(self) -> None: ...
+
+
+def require_select(sql: str) -> None:
+    """Sources only ever send SELECT statements; anything else is a programming error."""
+    if not sql.lstrip().upper().startswith(("SELECT", "WITH")):
+        raise SourceError(f"refusing to send a statement that is not a SELECT: {sql[:40]!r}")
+
+
+def fetch_frame(conn: Any, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
+    """Run one SELECT on a DB-API connection (values bound as parameters) and return its rows."""
+    require_select(sql)
+    with closing(conn.cursor()) as cursor:
+        cursor.execute(sql, tuple(params))
+        columns = [d[0] for d in cursor.description]
+        rows = cursor.fetchall()
+    return pd.DataFrame.from_records([tuple(r) for r in rows], columns=columns)
+
+
+class DbApiReader:
+    """Rows through one DB-API connection (sqlite3, pyodbc): simple, one Python object per cell."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+
+    def frame(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
+        return fetch_frame(self.conn, sql, params)
+
+    def close(self) -> None:
+        self.conn.close()
