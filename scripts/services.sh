@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Install and start what the integration tests use, where missing: unixODBC, the MariaDB ODBC driver and,
-# if no server answers on 127.0.0.1:3306, a MariaDB server. Then make the test login:
+# Install and start what the integration tests use, where missing: unixODBC, the MariaDB ODBC driver,
+# Chromium (headless, for the report check) and, if no server answers on 127.0.0.1:3306, a MariaDB server. Then make the test login:
 #   user wb_test, password $WORKBENCH_TEST_DB_PASSWORD, rights on the wb_test_% databases only.
 # Installing needs root (apt-get); without it the script says what is missing and the tests that need it
 # skip (or fail, under WORKBENCH_REQUIRE_SERVICES=1).
@@ -15,6 +15,7 @@ command -v odbcinst >/dev/null 2>&1 || missing+=(unixodbc)
 dpkg -s odbc-mariadb >/dev/null 2>&1 || missing+=(odbc-mariadb)
 command -v mariadb >/dev/null 2>&1 || missing+=(mariadb-client)
 if ! server_up && [ ! -x /usr/sbin/mariadbd ]; then missing+=(mariadb-server); fi
+[ -x /usr/bin/chromium ] || missing+=(chromium)  # the browser test opens every report headless
 
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then

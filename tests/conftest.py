@@ -58,6 +58,16 @@ def demo_frames(demo_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict
     return workbench.connect(demo_url, cache_dir=tmp_path_factory.mktemp("cache")).frames()
 
 
+@pytest.fixture(scope="session")
+def rendered(demo_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The three reports of the small demo practice, rendered once for every test that reads them."""
+    from workbench.reports import REPORTS, render_report
+
+    out = tmp_path_factory.mktemp("reports")
+    cache = tmp_path_factory.mktemp("report-cache")
+    return {name: render_report(name, demo_url, out, cache_dir=cache) for name in REPORTS}
+
+
 def frames(**tables: list[dict[str, object]]) -> dict[str, pd.DataFrame]:
     """Canonical frames from a few hand-written rows; tables not named are empty.
 

@@ -163,3 +163,25 @@ def test_url_parsing() -> None:
     assert chosen_reader(mysql) == "connectorx"
     with pytest.raises(SourceError, match="needs a MySQL/MariaDB Driver, Server and Database"):
         chosen_reader(parse_odbc_url("opendental+odbc:DSN=x?reader=connectorx", "opendental+odbc"))
+
+
+def test_no_secret_in_notebooks_reports_logs_or_cache(
+    od_url: str, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Every report through the password-protected source; the password appears nowhere it could leak."""
+    import logging
+
+    from workbench.reports import REPORTS, render_report
+
+    logging.basicConfig(level=logging.DEBUG, force=True)
+    try:
+        for name in REPORTS:
+            render_report(name, od_url, tmp_path / "out", cache_dir=tmp_path / "cache", keep_notebook=True)
+    finally:
+        logging.basicConfig(level=logging.WARNING, force=True)
+    captured = capfd.readouterr()
+    written = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert {p.suffix for p in written} >= {".html", ".ipynb", ".parquet", ".json"}
+    for path in written:
+        assert PASSWORD.encode() not in path.read_bytes(), path
+    assert PASSWORD not in captured.out + captured.err

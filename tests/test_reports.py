@@ -15,13 +15,6 @@ from workbench.reports import REPORTS, render_report, resource_dir
 from .conftest import DEMO_END
 
 
-@pytest.fixture(scope="module")
-def rendered(demo_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    out = tmp_path_factory.mktemp("reports")
-    cache = tmp_path_factory.mktemp("report-cache")
-    return {name: render_report(name, demo_url, out, cache_dir=cache) for name in REPORTS}
-
-
 def _soup(path: Path) -> BeautifulSoup:
     return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
 
@@ -107,3 +100,19 @@ def test_a_failing_notebook_is_one_clear_error(demo_url: str, tmp_path: Path, mo
     with pytest.raises(ReportError, match=r"aging report failed in cell .*RuntimeError: the printer is on fire"):
         render_report("aging", demo_url, tmp_path / "out", cache_dir=tmp_path / "cache")
     assert not (tmp_path / "out" / "aging.html").exists()
+
+
+def test_redacted_reports_show_no_patient_names(
+    demo_url: str, demo_frames: dict, rendered: dict[str, Path], tmp_path: Path
+) -> None:
+    last_names = set(demo_frames["patients"]["last_name"].dropna())
+    phones = set(demo_frames["patients"]["phone"].dropna())
+    plain = " ".join(p.read_text(encoding="utf-8") for p in rendered.values())
+    assert any(name in plain for name in last_names)  # the check below could fail
+    for name in REPORTS:
+        page = render_report(name, demo_url, tmp_path, cache_dir=tmp_path / "cache", redact=True)
+        text = _soup(page).get_text(" ")
+        assert not [n for n in last_names if n in text], name
+        assert not [p for p in phones if p in text], name
+        if name in ("aging", "recall"):
+            assert "Patient " in text  # pseudonyms stand in for the names

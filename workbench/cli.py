@@ -30,6 +30,9 @@ out = Console(highlight=False, soft_wrap=True)
 
 SourceOpt = Annotated[str, typer.Option("--source", "-s", help="Practice URL, e.g. demo: (see `workbench sources`).")]
 OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Directory for the HTML reports.")]
+RedactOpt = Annotated[
+    bool, typer.Option("--redact", help="Patients as stable pseudonyms; no birthdates or contact details.")
+]
 CacheOpt = Annotated[
     Path | None,
     typer.Option("--cache-dir", help="Cache directory (default: $WORKBENCH_CACHE_DIR or the user cache directory)."),
@@ -43,6 +46,7 @@ def demo(
     years: Annotated[int, typer.Option(help="Years of history.")] = 3,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
     end: Annotated[str | None, typer.Option(help="Last day with data, YYYY-MM-DD (default today).")] = None,
+    redact: RedactOpt = False,
     cache_dir: CacheOpt = None,
 ) -> None:
     """Generate the demo practice (if needed) and write its three reports as HTML."""
@@ -51,7 +55,7 @@ def demo(
     last = parse_date(end, "end date")
     source = f"demo:?patients={patients}&years={years}&seed={seed}" + (f"&end={last}" if last else "")
     for name in REPORTS:
-        path = render_report(name, source, out_dir, cache_dir=cache_dir)
+        path = render_report(name, source, out_dir, cache_dir=cache_dir, redact=redact)
         out.print(f"{name:<11} {path}")
 
 
@@ -64,6 +68,7 @@ def report(
     end: Annotated[str | None, typer.Option(help="Period end YYYY-MM-DD (production).")] = None,
     out_dir: OutOpt = Path("reports"),
     title: Annotated[str | None, typer.Option(help="Report title shown in the header.")] = None,
+    redact: RedactOpt = False,
     cache_dir: CacheOpt = None,
 ) -> None:
     """Run one report for one practice and write it as HTML."""
@@ -74,7 +79,9 @@ def report(
     day, first, last = parse_date(as_of, "as-of date"), parse_date(start, "start date"), parse_date(end, "end date")
     if first and last and first > last:
         raise UsageError(f"start date {first} is after end date {last}")
-    path = render_report(name, source, out_dir, as_of=day, start=first, end=last, title=title, cache_dir=cache_dir)
+    path = render_report(
+        name, source, out_dir, as_of=day, start=first, end=last, title=title, cache_dir=cache_dir, redact=redact
+    )
     out.print(str(path))
 
 

@@ -17,6 +17,7 @@ import plotly.io as pio
 from plotly.io._base_renderers import MimetypeRenderer
 
 from workbench.practice import Practice, connect
+from workbench.redact import RedactedPractice
 
 __all__ = ["definition", "kpis", "open_practice", "setup", "show_table"]
 
@@ -46,9 +47,10 @@ def setup() -> None:
     pd.set_option("display.max_columns", 30)
 
 
-def open_practice(source: str, cache_dir: str | Path | None = None) -> Practice:
-    """Connect to a practice (the cache is filled on first use)."""
-    return connect(source, cache_dir=cache_dir)
+def open_practice(source: str, cache_dir: str | Path | None = None, redact: bool = False) -> Practice:
+    """Connect to a practice (the cache is filled on first use); ``redact`` hides patient identities."""
+    practice = connect(source, cache_dir=cache_dir)
+    return RedactedPractice(practice) if redact else practice
 
 
 class _Html:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -67,16 +68,20 @@ def render_report(
     title: str | None = None,
     brand_color: str = DEFAULT_BRAND_COLOR,
     kernel_name: str | None = None,
+    redact: bool = False,
+    keep_notebook: bool = False,
 ) -> Path:
     """Execute one report for the practice at ``source`` and write ``<out_dir>/<report>.html``.
 
     Dates default to the practice's last day with data (the period to January 1 of that year).
-    The parameters passed to the notebook hold no secret: only the source URL and dates.
+    The parameters passed to the notebook hold no secret: only the source URL, dates and options.
+    ``redact`` replaces patient names with stable pseudonyms and drops birthdates and contact details.
+    ``keep_notebook`` also keeps the executed notebook as ``<out_dir>/<report>.ipynb``.
     """
     spec = _spec(report)
     practice = connect(source, cache_dir=cache_dir)
     manifest = practice.manifest  # extracts into the cache once, outside the kernel
-    parameters: dict[str, Any] = {"source": source, "cache_dir": str(cache_root(cache_dir))}
+    parameters: dict[str, Any] = {"source": source, "cache_dir": str(cache_root(cache_dir)), "redact": redact}
     if spec.dated == "as_of":
         day = resolve_as_of(as_of, practice.data_as_of)
         parameters["as_of"] = day.isoformat()
@@ -105,6 +110,8 @@ def render_report(
             "logo": None,
         }
         page = export_html(executed, context)
+        if keep_notebook:
+            shutil.copyfile(executed, out / spec.notebook)
     target = out / f"{spec.name}.html"
     partial = target.with_name(target.name + ".partial")
     partial.write_text(page, encoding="utf-8")

@@ -1,0 +1,97 @@
+"""Every report opened in a real headless Chromium with the network off (scripts/services.sh installs it)."""
+
+from __future__ import annotations
+
+import io
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from workbench.reports import REPORTS
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is a dev dependency")
+    if not Path(CHROMIUM).exists():
+        pytest.skip("no Chromium at /usr/bin/chromium; run scripts/services.sh")
+    with sync_api.sync_playwright() as play:
+        chromium = play.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield chromium
+        chromium.close()
+
+
+def _open_offline(browser: Any, path: Path) -> tuple[Any, list[str], list[str]]:
+    """Open a report with every non-file request refused; return the page, refused requests and errors."""
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    refused: list[str] = []
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("requestfailed", lambda request: refused.append(request.url))
+
+    def only_files(route: Any) -> None:
+        if route.request.url.startswith(("file:", "data:", "blob:")):
+            route.continue_()
+        else:
+            route.abort()
+
+    page.route("**/*", only_files)
+    page.goto(path.as_uri(), wait_until="load")
+    page.wait_for_function(
+        "Array.from(document.querySelectorAll('.plotly-graph-div')).every(e => e.querySelector('.main-svg'))",
+        timeout=15_000,
+    )
+    return page, refused, errors
+
+
+@pytest.mark.parametrize("name", list(REPORTS))
+def test_report_renders_offline_without_errors(browser: Any, rendered: dict[str, Path], name: str) -> None:
+    from PIL import Image, ImageStat
+
+    page, refused, errors = _open_offline(browser, rendered[name])
+    assert refused == [] and errors == []
+    charts = page.eval_on_selector_all(
+        ".plotly-graph-div",
+        "els => els.map(e => ({svg: e.querySelectorAll('svg.main-svg').length, traces: e.querySelectorAll('.trace')"
+        ".length, marks: e.querySelectorAll('.bars path, .scatterlayer path').length}))",
+    )
+    assert charts and all(c["svg"] >= 1 and c["traces"] >= 1 and c["marks"] >= 1 for c in charts), charts
+    shot = Image.open(io.BytesIO(page.screenshot(full_page=True))).convert("L")
+    assert shot.height > 1500
+    assert ImageStat.Stat(shot).stddev[0] > 10  # not a blank page
+    page.close()
+
+
+def test_tables_sort_and_search_offline(browser: Any, rendered: dict[str, Path]) -> None:
+    page, _, _ = _open_offline(browser, rendered["recall"])
+    table = "table.wb-table:last-of-type"
+    column = page.eval_on_selector_all(f"{table} thead th", "ths => ths.map(t => t.textContent)").index("Days overdue")
+    header = f"{table} thead th:nth-child({column + 1})"
+    cells = f"{table} tbody tr td:nth-child({column + 1})"
+    page.click(header)
+    assert page.get_attribute(header, "aria-sort") == "ascending"
+    values = [int(v.replace(",", "")) for v in page.eval_on_selector_all(cells, "tds => tds.map(t => t.textContent)")]
+    assert values == sorted(values) and len(values) > 2
+    first = page.eval_on_selector(f"{table} tbody tr td", "td => td.textContent")
+    page.fill(".wb-search", first)
+    visible = page.eval_on_selector_all(
+        f"{table} tbody tr", "rows => rows.filter(r => r.style.display !== 'none').length"
+    )
+    assert 1 <= visible < len(values)
+    page.close()
