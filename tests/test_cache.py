@@ -28,7 +28,7 @@ def test_round_trip_keeps_every_frame_and_dtype(demo_url: str, tmp_path: Path) -
 def test_refresh_replaces_the_snapshot_and_removes_the_old_one(demo_url: str, tmp_path: Path) -> None:
     practice = workbench.connect(demo_url, cache_dir=tmp_path)
     old = practice.manifest
-    new = practice.refresh()
+    new = practice.refresh(incremental=False)
     assert new.snapshot != old.snapshot
     snapshots = [p.name for p in practice.store.dir.iterdir() if p.is_dir()]
     assert snapshots == [new.snapshot]
@@ -46,7 +46,7 @@ def test_a_failing_extract_leaves_the_previous_cache_whole(
 
     monkeypatch.setattr(practice.source, "read", broken_read)
     with pytest.raises(ConnectionError):
-        practice.refresh()
+        practice.refresh(incremental=False)
     assert practice.store.manifest() == before
     pd.testing.assert_frame_equal(practice.store.load("procedures"), procedures)
 
@@ -69,7 +69,7 @@ def test_an_interrupted_write_leaves_the_previous_cache_whole(
 
     monkeypatch.setattr(pd.DataFrame, "to_parquet", dies_on_third_table)
     with pytest.raises(KeyboardInterrupt):
-        practice.refresh()
+        practice.refresh(incremental=False)
     monkeypatch.undo()
     fresh = workbench.connect(demo_url, cache_dir=tmp_path)
     assert fresh.manifest == before

@@ -185,3 +185,34 @@ def test_no_secret_in_notebooks_reports_logs_or_cache(
     for path in written:
         assert PASSWORD.encode() not in path.read_bytes(), path
     assert PASSWORD not in captured.out + captured.err
+
+
+def test_incremental_refresh_over_odbc_equals_a_full_extract(
+    server_connection_string: str, demo_db: Path, tmp_path: Path
+) -> None:
+    import pyodbc
+
+    from workbench.demo.server import load_into_server
+
+    database = "wb_test_incremental"
+    load_into_server(demo_db, server_connection_string, database)
+    os.environ["WB_TEST_OD_PASSWORD"] = PASSWORD
+    url = f"opendental+odbc:{SERVER};Database={database}?password_env=WB_TEST_OD_PASSWORD"
+    try:
+        practice = workbench.connect(url, cache_dir=tmp_path / "cache")
+        practice.refresh()
+        with pyodbc.connect(f"{server_connection_string}Database={database};", autocommit=True) as conn:
+            changed = conn.execute(
+                "UPDATE procedurelog SET ProcFee = ProcFee + 1, DateTStamp = NOW() WHERE ProcNum % 100 = 0"
+            ).rowcount
+            conn.execute("UPDATE claimproc SET InsPayAmt = InsPayAmt + 5, SecDateTEdit = NOW() WHERE ClaimProcNum = 3")
+            conn.execute("DELETE FROM appointment WHERE AptNum IN (2, 3)")
+        seen: dict[str, int] = {}
+        practice.refresh(progress=lambda table, rows: seen.__setitem__(table, rows))
+        assert changed <= seen["procedures"] < changed + 50
+        fresh = workbench.connect(url, cache_dir=tmp_path / "fresh")
+        for table in model.TABLES:
+            pd.testing.assert_frame_equal(practice.store.load(table), fresh.frame(table), obj=table)
+    finally:
+        with pyodbc.connect(server_connection_string, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS `{database}`")

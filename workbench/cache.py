@@ -2,12 +2,15 @@
 
 Layout under the cache root::
 
-    <key>/manifest.json            which snapshot is current, and what it holds
-    <key>/<snapshot>/<table>.parquet
+    <key>/manifest.json                      which snapshot is current, its files, rows and watermarks
+    <key>/<snapshot>/<table>.parquet         a table's rows at the last full extract
+    <key>/<snapshot>/<table>.<n>.upserts.parquet / .deletes.parquet   later incremental changes
 
-A refresh writes a complete new snapshot directory first and then replaces ``manifest.json`` in one
-atomic rename; only after that are older snapshots removed. A refresh that fails or is interrupted at
-any point therefore leaves the previous cache whole and current.
+A full refresh writes a complete new snapshot directory, then replaces ``manifest.json`` in one atomic
+rename, and only then removes older snapshots. An incremental refresh adds new, uniquely named change
+files to the current snapshot and then replaces the manifest the same way. A refresh that fails or is
+interrupted at any point therefore leaves the previous cache whole and current: files the manifest does
+not name are never read, and the next successful refresh removes them.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import json
 import shutil
 import uuid
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,9 +28,10 @@ import pandas as pd
 from workbench import model
 from workbench.errors import CacheError
 
-__all__ = ["CacheStore", "Manifest"]
+__all__ = ["CacheStore", "Manifest", "TableChanges"]
 
 MANIFEST = "manifest.json"
+COMPACT_AFTER = 8  # incremental steps per table before its files are merged into one
 
 
 @dataclass(frozen=True)
@@ -37,15 +41,26 @@ class Manifest:
     source: str
     system: str
     practice_name: str | None
-    extracted_at: str  # ISO 8601, UTC
+    extracted_at: str  # ISO 8601, UTC, of the last refresh (full or incremental)
     data_as_of: str | None  # ISO date: last day with data, where the source knows it
     schema_version: int
     snapshot: str
     rows: dict[str, int] = field(default_factory=dict)
+    # per table, the steps to replay: [{"upserts": file, "deletes": file or None}, ...]; the first is the base
+    files: dict[str, list[dict[str, str | None]]] = field(default_factory=dict)
+    watermarks: dict[str, str] = field(default_factory=dict)  # per table, the source's change cursor
 
     @classmethod
     def from_json(cls, text: str) -> Manifest:
         return cls(**json.loads(text))
+
+
+@dataclass(frozen=True)
+class TableChanges:
+    """Rows changed at the source since the last refresh, and keys deleted there."""
+
+    upserts: pd.DataFrame
+    deleted: pd.Series  # key values
 
 
 class CacheStore:
@@ -60,24 +75,46 @@ class CacheStore:
         if not path.exists():
             return None
         try:
-            manifest = Manifest.from_json(path.read_text())
-        except (ValueError, TypeError) as exc:
+            raw = json.loads(path.read_text())
+        except ValueError as exc:
             raise CacheError(f"unreadable cache manifest {path}: {exc}") from None
-        if manifest.schema_version != model.SCHEMA_VERSION:
+        if raw.get("schema_version") != model.SCHEMA_VERSION:
             return None
-        return manifest
+        try:
+            return Manifest(**raw)
+        except TypeError as exc:
+            raise CacheError(f"unreadable cache manifest {path}: {exc}") from None
 
     def load(self, table: str) -> pd.DataFrame:
-        """One cached canonical frame."""
-        manifest = self.manifest()
-        if manifest is None or table not in manifest.rows:
-            raise CacheError(f"table {table!r} is not in the cache at {self.dir}; refresh first")
-        path = self.dir / manifest.snapshot / f"{table}.parquet"
-        try:
-            frame = pd.read_parquet(path)
-        except (OSError, ValueError) as exc:
-            raise CacheError(f"cannot read cached {table} at {path}: {exc}") from None
+        """One cached canonical frame: its base file with every later change replayed."""
+        frame = self._replay(table)
         return model.conform(table, frame)
+
+    def keys(self, table: str) -> pd.Series:
+        """The cached key values of one table (reads the key column only)."""
+        key = model.TABLES[table].key
+        return self._replay(table, columns=[key])[key]
+
+    def _replay(self, table: str, columns: list[str] | None = None) -> pd.DataFrame:
+        manifest = self.manifest()
+        if manifest is None or table not in manifest.files:
+            raise CacheError(f"table {table!r} is not in the cache at {self.dir}; refresh first")
+        key = model.TABLES[table].key
+        steps = manifest.files[table]
+        frame = self._read(manifest, steps[0]["upserts"], columns)
+        for step in steps[1:]:
+            if step["deletes"]:
+                frame = frame[~frame[key].isin(self._read(manifest, step["deletes"])[key])]
+            upserts = self._read(manifest, step["upserts"], columns)
+            frame = pd.concat([frame[~frame[key].isin(upserts[key])], upserts], ignore_index=True)
+        return frame.sort_values(key, ignore_index=True) if len(steps) > 1 else frame
+
+    def _read(self, manifest: Manifest, name: str | None, columns: list[str] | None = None) -> pd.DataFrame:
+        path = self.dir / manifest.snapshot / str(name)
+        try:
+            return pd.read_parquet(path, columns=columns)
+        except (OSError, ValueError) as exc:
+            raise CacheError(f"cannot read cached file {path}: {exc}") from None
 
     def save(
         self,
@@ -87,12 +124,13 @@ class CacheStore:
         system: str,
         practice_name: str | None,
         data_as_of: str | None,
+        watermarks: Mapping[str, str] | None = None,
     ) -> Manifest:
         """Write ``frames`` as a new snapshot and make it current, atomically."""
         for name, frame in frames.items():
             model.validate(name, frame)
         self.dir.mkdir(parents=True, exist_ok=True)
-        snapshot = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+        snapshot = _stamp() + "-" + uuid.uuid4().hex[:8]
         staging = self.dir / f".{snapshot}.partial"
         staging.mkdir()
         try:
@@ -108,17 +146,86 @@ class CacheStore:
                 schema_version=model.SCHEMA_VERSION,
                 snapshot=snapshot,
                 rows={name: len(frame) for name, frame in frames.items()},
+                files={name: [{"upserts": f"{name}.parquet", "deletes": None}] for name in frames},
+                watermarks=dict(watermarks or {}),
             )
-            tmp = self.dir / f".{MANIFEST}.{snapshot}.partial"
-            tmp.write_text(json.dumps(asdict(manifest), indent=2))
-            tmp.replace(self.dir / MANIFEST)
+            self._write_manifest(manifest)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-        self._remove_stale(keep=snapshot)
+        self._remove_stale(manifest)
         return manifest
 
-    def _remove_stale(self, keep: str) -> None:
+    def apply(
+        self,
+        changes: Mapping[str, TableChanges],
+        replaced: Mapping[str, pd.DataFrame],
+        *,
+        rows: Mapping[str, int],
+        watermarks: Mapping[str, str],
+        data_as_of: str | None,
+    ) -> Manifest:
+        """Add incremental ``changes`` (and whole ``replaced`` tables) to the current snapshot, atomically.
+
+        ``rows``: each changed table's row count once the changes are applied (the caller knows its keys).
+        """
+        manifest = self.manifest()
+        if manifest is None:
+            raise CacheError(f"nothing cached at {self.dir} to refresh incrementally")
+        folder = self.dir / manifest.snapshot
+        step = _stamp() + "-" + uuid.uuid4().hex[:6]
+        files = {name: list(steps) for name, steps in manifest.files.items()}
+        counts = {**manifest.rows, **rows}
+        for name, frame in replaced.items():
+            model.validate(name, frame)
+            frame.to_parquet(folder / f"{name}.{step}.parquet", index=False)
+            files[name] = [{"upserts": f"{name}.{step}.parquet", "deletes": None}]
+            counts[name] = len(frame)
+        for name, change in changes.items():
+            model.validate(name, change.upserts)
+            key = model.TABLES[name].key
+            if len(files[name]) >= COMPACT_AFTER:  # merge the steps so loads stay fast
+                merged = self.load(name)
+                merged.to_parquet(folder / f"{name}.{step}.base.parquet", index=False)
+                files[name] = [{"upserts": f"{name}.{step}.base.parquet", "deletes": None}]
+            upserts = f"{name}.{step}.upserts.parquet"
+            change.upserts.to_parquet(folder / upserts, index=False)
+            deletes = None
+            if len(change.deleted):
+                deletes = f"{name}.{step}.deletes.parquet"
+                pd.DataFrame({key: change.deleted.astype(model.TABLES[name].columns[key])}).to_parquet(
+                    folder / deletes, index=False
+                )
+            files[name].append({"upserts": upserts, "deletes": deletes})
+        updated = replace(
+            manifest,
+            extracted_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            data_as_of=data_as_of,
+            files=files,
+            rows=counts,
+            watermarks=dict(watermarks),
+        )
+        self._write_manifest(updated)
+        self._remove_stale(updated)
+        return updated
+
+    def _write_manifest(self, manifest: Manifest) -> None:
+        tmp = self.dir / f".{MANIFEST}.{uuid.uuid4().hex[:8]}.partial"
+        tmp.write_text(json.dumps(asdict(manifest), indent=2))
+        tmp.replace(self.dir / MANIFEST)
+
+    def _remove_stale(self, manifest: Manifest) -> None:
+        """Remove older snapshots, unfinished writes and change files the manifest no longer names."""
+        named = {f for steps in manifest.files.values() for s in steps for f in s.values() if f}
         for child in self.dir.iterdir():
-            if child.is_dir() and child.name != keep:
+            if child.is_dir() and child.name != manifest.snapshot:
                 shutil.rmtree(child, ignore_errors=True)
+            elif child.name.endswith(".partial"):
+                child.unlink(missing_ok=True)
+        for file in (self.dir / manifest.snapshot).iterdir():
+            if file.name not in named:
+                file.unlink(missing_ok=True)
+
+
+def _stamp() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S")

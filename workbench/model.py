@@ -33,7 +33,7 @@ __all__ = [
     "validate",
 ]
 
-SCHEMA_VERSION = 2  # 2: procedures.date_planned
+SCHEMA_VERSION = 3  # 2: procedures.date_planned; 3: cache manifest with change files and watermarks
 
 PATIENT_STATUSES = ("patient", "nonpatient", "inactive", "archived", "deleted", "deceased", "prospective")
 PROCEDURE_STATUSES = (

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from workbench import model
-from workbench.cache import CacheStore, Manifest
+from workbench.cache import CacheStore, Manifest, TableChanges
 from workbench.config import cache_root
+from workbench.errors import UsageError
 from workbench.sources.base import Progress, Source, cache_key, open_source
 
 __all__ = ["Practice", "connect"]
@@ -55,19 +57,67 @@ class Practice:
         """Every canonical table."""
         return {name: self.frame(name) for name in model.TABLES}
 
-    def refresh(self, progress: Progress | None = None) -> Manifest:
-        """Read every table from the source and replace the cache atomically."""
+    def refresh(self, progress: Progress | None = None, incremental: bool | None = None) -> Manifest:
+        """Bring the cache up to date, atomically.
+
+        Incrementally where the source keeps change stamps and a previous extract left watermarks (only
+        rows changed since, upserted by key; rows deleted at the source found by key reconciliation);
+        otherwise, or with ``incremental=False``, a full extract. ``incremental=True`` insists.
+        """
+        previous = self.store.manifest()
+        stamps = getattr(self.source, "watermarks", None)
+        possible = stamps is not None and previous is not None and bool(previous.watermarks)
+        if incremental and not possible:
+            raise UsageError(f"{self.source.url}: no previous extract with change stamps to refresh from")
+        tables = list(model.TABLES)
+        self._frames = {}
+        if possible and incremental is not False:
+            assert previous is not None and stamps is not None
+            return self._refresh_changes(previous, stamps(tables), progress)
         info = self.source.info()
-        frames = self.source.read(list(model.TABLES), progress=progress)
+        as_of = info.data_as_of.isoformat() if info.data_as_of else None
+        marks = stamps(tables) if stamps else {}  # taken before reading: changes during the read are re-read
+        frames = self.source.read(tables, progress=progress)
         manifest = self.store.save(
             frames,
             source=self.source.url,
             system=info.system,
             practice_name=info.practice_name,
-            data_as_of=info.data_as_of.isoformat() if info.data_as_of else None,
+            data_as_of=as_of,
+            watermarks=marks,
         )
         self._frames = dict(frames)
         return manifest
+
+    def _refresh_changes(self, previous: Manifest, marks: dict[str, str], progress: Progress | None) -> Manifest:
+        source: Any = self.source
+        tracked = {t: previous.watermarks[t] for t in model.TABLES if t in previous.watermarks and t in marks}
+        changed = source.read_changes(tracked, progress=progress)
+        counts = source.counts(list(tracked))
+        changes, rows = {}, {}
+        for table, upserts in changed.items():
+            key = model.TABLES[table].key
+            merged = pd.Index(self.store.keys(table).dropna()).union(pd.Index(upserts[key].dropna()))
+            deleted = pd.Index([], dtype=merged.dtype)
+            if counts[table] != len(merged):  # some rows were deleted at the source: find which
+                deleted = merged.difference(pd.Index(source.keys(table).dropna()))
+            changes[table] = TableChanges(upserts, pd.Series(deleted))
+            rows[table] = len(merged) - len(deleted)
+        whole = [t for t in model.TABLES if t not in tracked]
+        replaced = self.source.read(whole, progress=progress) if whole else {}
+        as_of = _last_day(previous.data_as_of, changed)
+        return self.store.apply(changes, replaced, rows=rows, watermarks=marks, data_as_of=as_of)
+
+
+def _last_day(previous: str | None, changed: dict[str, pd.DataFrame]) -> str | None:
+    """The last day with ledger activity, moved forward by the changed rows (never past today)."""
+    days = [pd.Timestamp(previous)] if previous else []
+    for table, column in (("procedures", "date"), ("patient_payments", "date"), ("insurance", "date_paid")):
+        if table in changed:
+            dated = changed[table][column].dropna()
+            dated = dated[dated <= pd.Timestamp(date.today())]
+            days += [dated.max()] if len(dated) else []
+    return max(days).date().isoformat() if days else None
 
 
 def connect(url: str, cache_dir: str | Path | None = None) -> Practice:

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.demo import catalog as cat
-from workbench.demo.schema import OPEN_DENTAL_TABLES, create_statements
+from workbench.demo.schema import OPEN_DENTAL_TABLES, create_statements, index_statements
 from workbench.demo.stored_aging import write_stored_aging
 
 __all__ = ["generate"]
@@ -62,7 +62,12 @@ def _iso(days: np.ndarray) -> np.ndarray:
 def _stamp(days: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Edit timestamps: the row's day at a random time after hours."""
     seconds = days.astype("int64") * 86400 + rng.integers(17 * 3600, 19 * 3600, size=len(days))
-    return np.datetime_as_string(seconds.astype("datetime64[s]")).astype(object)
+    return _datetime_text(seconds)
+
+
+def _datetime_text(seconds: np.ndarray) -> np.ndarray:
+    """Seconds since the epoch to MySQL's 'YYYY-MM-DD HH:MM:SS' (as Open Dental stores datetimes)."""
+    return np.char.replace(np.datetime_as_string(seconds.astype("datetime64[s]")), "T", " ").astype(object)
 
 
 def _weekday(days: np.ndarray) -> np.ndarray:
@@ -768,7 +773,7 @@ class _Practice:
                 "Op": np.where(hygiene, 2, 1),
                 "ProvNum": self.dentist[pat],
                 "ProvHyg": np.where(hygiene, self.hygienist[pat], 0),
-                "AptDateTime": np.datetime_as_string(seconds.astype("datetime64[s]")).astype(object),
+                "AptDateTime": _datetime_text(seconds),
                 "IsNewPatient": apts["IsNewPatient"].to_numpy(),
                 "ProcDescript": "",
                 "ClinicNum": self.clinic[pat],
@@ -849,6 +854,8 @@ def generate(
             conn.execute(statement)
         for table in OPEN_DENTAL_TABLES:
             _write(conn, table, frames[table])
+        for statement in index_statements():
+            conn.execute(statement)
         write_stored_aging(conn, end)
         conn.commit()
     finally:

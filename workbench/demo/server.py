@@ -7,7 +7,7 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
-from workbench.demo.schema import OPEN_DENTAL_TABLES, create_statements
+from workbench.demo.schema import OPEN_DENTAL_TABLES, create_statements, index_statements
 from workbench.errors import SourceError
 
 __all__ = ["load_into_server"]
@@ -44,6 +44,8 @@ def load_into_server(
         for table, columns in OPEN_DENTAL_TABLES.items():
             if tables is None or table in tables:  # the others stay empty
                 counts[table] = _copy(source, cursor, table, len(columns), batch_rows)
+        for statement in index_statements():
+            cursor.execute(statement)
     return counts
 
 

@@ -7,7 +7,7 @@ foreign keys, the fee formula ProcFee × (UnitQty + BaseUnits), the packed recal
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import closing
 from datetime import date
 from pathlib import Path
@@ -65,6 +65,17 @@ QUERIES: dict[str, str] = {
     "r.DateDue AS date_due, r.DatePrevious AS date_previous, r.DateScheduled AS date_scheduled, "
     "r.RecallInterval AS recall_interval, r.IsDisabled AS disabled "
     "FROM recall r LEFT JOIN recalltype t ON t.RecallTypeNum = r.RecallTypeNum",
+}
+
+# canonical table -> (Open Dental table, key, change stamp as the table's query names it, stamp column)
+CHANGE_CURSORS: dict[str, tuple[str, str, str, str]] = {
+    "patients": ("patient", "PatNum", "p.DateTStamp", "DateTStamp"),
+    "procedures": ("procedurelog", "ProcNum", "pl.DateTStamp", "DateTStamp"),
+    "appointments": ("appointment", "AptNum", "DateTStamp", "DateTStamp"),
+    "recalls": ("recall", "RecallNum", "r.DateTStamp", "DateTStamp"),
+    "adjustments": ("adjustment", "AdjNum", "a.SecDateTEdit", "SecDateTEdit"),
+    "patient_payments": ("paysplit", "SplitNum", "SecDateTEdit", "SecDateTEdit"),
+    "insurance": ("claimproc", "ClaimProcNum", "SecDateTEdit", "SecDateTEdit"),
 }
 
 STORED_AGING_SQL = (
@@ -180,6 +191,45 @@ class OpenDentalSQL:
         out = raw.astype({c: "float64" for c in raw.columns if c != "guarantor_id"})
         out["guarantor_id"] = pd.to_numeric(raw["guarantor_id"]).astype("Int64")
         return out.sort_values("guarantor_id", ignore_index=True)
+
+    def watermarks(self, tables: Sequence[str]) -> dict[str, str]:
+        """Per table that keeps change stamps, the latest stamp now (take it before reading)."""
+        marks = {}
+        with closing(self._open()) as reader:
+            for table in tables:
+                if table in CHANGE_CURSORS:
+                    base, _, _, column = CHANGE_CURSORS[table]
+                    latest = reader.frame(f"SELECT MAX({column}) AS latest FROM {base}")["latest"].iloc[0]
+                    if latest is not None and not pd.isna(latest):
+                        marks[table] = pd.Timestamp(latest).strftime("%Y-%m-%d %H:%M:%S")
+        return marks
+
+    def read_changes(
+        self, since: Mapping[str, str], overlap_seconds: int = 60, progress: Progress | None = None
+    ) -> dict[str, pd.DataFrame]:
+        """Rows changed since each table's watermark (less a small overlap), as canonical frames."""
+        frames = {}
+        with closing(self._open()) as reader:
+            for table, mark in since.items():
+                stamp = CHANGE_CURSORS[table][2]
+                cutoff = (pd.Timestamp(mark) - pd.Timedelta(seconds=overlap_seconds)).strftime("%Y-%m-%d %H:%M:%S")
+                frames[table] = map_table(table, reader.frame(f"{QUERIES[table]} WHERE {stamp} >= ?", [cutoff]))
+                if progress:
+                    progress(table, len(frames[table]))
+        return frames
+
+    def counts(self, tables: Sequence[str]) -> dict[str, int]:
+        """Rows per table at the source now."""
+        with closing(self._open()) as reader:
+            return {
+                t: int(reader.frame(f"SELECT COUNT(*) AS n FROM {CHANGE_CURSORS[t][0]}")["n"].iloc[0]) for t in tables
+            }
+
+    def keys(self, table: str) -> pd.Series:
+        """Every key of a table at the source now (to find rows deleted there)."""
+        base, key, _, _ = CHANGE_CURSORS[table]
+        with closing(self._open()) as reader:
+            return pd.to_numeric(reader.frame(f"SELECT {key} AS k FROM {base}")["k"]).astype("Int64")
 
     def read(self, tables: Sequence[str], progress: Progress | None = None) -> dict[str, pd.DataFrame]:
         frames = {}

@@ -1,0 +1,127 @@
+"""Incremental refresh: only rows changed since the watermark, upserted by key; deletions found by keys."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import workbench
+from workbench import model
+from workbench.cache import COMPACT_AFTER
+from workbench.errors import UsageError
+
+LATER = "2030-01-01 00:00:00"  # a change stamp after everything in the demo
+
+
+@pytest.fixture()
+def practice_copy(demo_db: Path, tmp_path: Path) -> tuple[Path, workbench.Practice]:
+    copy = Path(shutil.copy(demo_db, tmp_path / "od.db"))
+    practice = workbench.connect(f"opendental+sqlite://{copy}", cache_dir=tmp_path / "cache")
+    practice.refresh()
+    return copy, practice
+
+
+def _change_one_percent(db: Path, stamp: str = LATER) -> dict[str, int]:
+    with sqlite3.connect(db) as conn:
+        changed = conn.execute(
+            "UPDATE procedurelog SET ProcFee = ProcFee + 1, DateTStamp = ? WHERE ProcNum % 100 = 0", (stamp,)
+        ).rowcount
+        conn.execute("UPDATE patient SET LName = 'Renamed', DateTStamp = ? WHERE PatNum = 7", (stamp,))
+        top = conn.execute("SELECT MAX(ProcNum) FROM procedurelog").fetchone()[0]
+        conn.execute(
+            "INSERT INTO procedurelog (ProcNum, PatNum, AptNum, ProcDate, ProcFee, ProcStatus, ProvNum, "
+            "ClinicNum, CodeNum, UnitQty, BaseUnits, DateTP, DateTStamp) "
+            "VALUES (?, 1, 0, '2026-10-30', 99, 2, 1, 1, 1, 1, 0, '2026-10-30', ?)",
+            (top + 1, stamp),
+        )
+        gone = conn.execute("DELETE FROM paysplit WHERE SplitNum IN (SELECT SplitNum FROM paysplit LIMIT 3)").rowcount
+        conn.execute("DELETE FROM procedurelog WHERE ProcNum = 5")  # deleted without any stamp changing
+    return {"changed": changed, "deleted_splits": gone}
+
+
+def _assert_cache_equals_full_extract(practice: workbench.Practice, db: Path, tmp_path: Path) -> None:
+    fresh = workbench.connect(f"opendental+sqlite://{db}", cache_dir=tmp_path / "fresh")
+    for table in model.TABLES:
+        pd.testing.assert_frame_equal(practice.store.load(table), fresh.frame(table), check_exact=True, obj=table)
+    assert practice.store.manifest().rows == {t: len(fresh.frame(t)) for t in model.TABLES}
+
+
+def test_incremental_refresh_equals_a_full_extract(
+    practice_copy: tuple[Path, workbench.Practice], tmp_path: Path
+) -> None:
+    db, practice = practice_copy
+    before = practice.manifest
+    overlap_start = (pd.Timestamp(before.watermarks["procedures"]) - pd.Timedelta(seconds=60)).strftime("%F %T")
+    with sqlite3.connect(db) as conn:  # rows the one-minute overlap reads again
+        overlap = conn.execute(
+            "SELECT COUNT(*) FROM procedurelog WHERE DateTStamp >= ? AND ProcNum % 100 <> 0 AND ProcNum <> 5",
+            (overlap_start,),
+        ).fetchone()[0]
+    done = _change_one_percent(db)
+    seen: dict[str, int] = {}
+    after = practice.refresh(progress=lambda table, rows: seen.__setitem__(table, rows))
+    assert after.snapshot == before.snapshot  # changes were added, not a new full snapshot
+    assert after.watermarks["procedures"] == LATER
+    assert seen["procedures"] == done["changed"] + 1 + overlap  # only changed rows (+ the new one) were read
+    assert 1 <= seen["patients"] < 20  # the renamed patient (+ any in the overlap minute)
+    assert len(after.files["procedures"]) == 2 and after.files["procedures"][1]["deletes"]
+    _assert_cache_equals_full_extract(practice, db, tmp_path)
+    assert practice.frame("patients").set_index("patient_id").loc[7, "last_name"] == "Renamed"
+
+
+def test_nothing_changed_reads_nothing_new(practice_copy: tuple[Path, workbench.Practice], tmp_path: Path) -> None:
+    db, practice = practice_copy
+    seen: dict[str, int] = {}
+    practice.refresh(progress=lambda table, rows: seen.__setitem__(table, rows))
+    # the overlap re-reads the last minute of changes; nothing older
+    assert seen["procedures"] < 50
+    _assert_cache_equals_full_extract(practice, db, tmp_path)
+
+
+def test_many_refreshes_are_compacted(practice_copy: tuple[Path, workbench.Practice], tmp_path: Path) -> None:
+    db, practice = practice_copy
+    for i in range(COMPACT_AFTER + 2):
+        with sqlite3.connect(db) as conn:
+            conn.execute(
+                "UPDATE procedurelog SET ProcFee = ProcFee + 1, DateTStamp = ? WHERE ProcNum = ?",
+                (f"2030-01-{i + 1:02d} 00:00:00", 10 + i),
+            )
+        manifest = practice.refresh()
+    assert len(manifest.files["procedures"]) <= COMPACT_AFTER
+    leftover = {p.name for p in (practice.store.dir / manifest.snapshot).iterdir()}
+    named = {f for steps in manifest.files.values() for s in steps for f in s.values() if f}
+    assert leftover == named  # no orphaned change files
+    _assert_cache_equals_full_extract(practice, db, tmp_path)
+
+
+def test_a_failing_incremental_refresh_leaves_the_cache_whole(
+    practice_copy: tuple[Path, workbench.Practice], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db, practice = practice_copy
+    before = practice.store.manifest()
+    procedures = practice.store.load("procedures")
+    _change_one_percent(db)
+    original = pd.DataFrame.to_parquet
+    calls: list[str] = []
+
+    def dies_on_second_file(self: pd.DataFrame, path: Path, **kwargs: object) -> None:
+        calls.append(str(path))
+        if len(calls) == 2:
+            raise OSError("disk full")
+        original(self, path, **kwargs)
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", dies_on_second_file)
+    with pytest.raises(OSError, match="disk full"):
+        practice.refresh()
+    monkeypatch.undo()
+    assert practice.store.manifest() == before
+    pd.testing.assert_frame_equal(practice.store.load("procedures"), procedures)
+
+
+def test_insisting_on_incremental_without_a_previous_extract(demo_url: str, tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="no previous extract"):
+        workbench.connect(demo_url, cache_dir=tmp_path).refresh(incremental=True)
