@@ -116,3 +116,29 @@ def test_redacted_reports_show_no_patient_names(
         assert not [p for p in phones if p in text], name
         if name in ("aging", "recall"):
             assert "Patient " in text  # pseudonyms stand in for the names
+
+
+def test_a_kernel_that_dies_once_is_retried_and_twice_is_one_error(
+    demo_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import papermill
+
+    real = papermill.execute_notebook
+    calls: list[int] = []
+
+    def dies_first(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("Kernel died before replying to kernel_info")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(papermill, "execute_notebook", dies_first)
+    assert render_report("recall", demo_url, tmp_path, cache_dir=tmp_path / "cache").exists()
+    assert len(calls) == 2
+
+    def always_dies(*args: object, **kwargs: object) -> object:
+        raise RuntimeError("Kernel died")
+
+    monkeypatch.setattr(papermill, "execute_notebook", always_dies)
+    with pytest.raises(ReportError, match="recall report could not run: RuntimeError: Kernel died"):
+        render_report("recall", demo_url, tmp_path / "again", cache_dir=tmp_path / "cache")

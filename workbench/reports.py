@@ -120,26 +120,31 @@ def render_report(
 
 
 def _execute(notebook: Path, output: Path, parameters: dict[str, Any], kernel_name: str | None, report: str) -> None:
+    """Run the notebook in a fresh kernel. A kernel that dies or fails to start (not a cell error) gets one
+    more try: such failures are usually transient, and a scheduled run should not lose a report to one."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
-    try:
-        papermill.execute_notebook(
-            str(notebook),
-            str(output),
-            parameters=parameters,
-            kernel_name=kernel_name,
-            progress_bar=False,
-            log_output=False,
-            cwd=str(output.parent),
-            extra_arguments=["--IPKernelApp.log_level=ERROR"],
-        )
-    except PapermillExecutionError as exc:
-        raise ReportError(f"{report} report failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}") from None
-    except WorkbenchError:
-        raise
-    except Exception as exc:  # kernel start-up, missing kernel, I/O: one line for the user
-        raise ReportError(f"{report} report could not run: {type(exc).__name__}: {exc}") from None
+    for attempt in (1, 2):
+        try:
+            papermill.execute_notebook(
+                str(notebook),
+                str(output),
+                parameters=parameters,
+                kernel_name=kernel_name,
+                progress_bar=False,
+                log_output=False,
+                cwd=str(output.parent),
+                extra_arguments=["--IPKernelApp.log_level=ERROR"],
+            )
+            return
+        except PapermillExecutionError as exc:
+            raise ReportError(f"{report} report failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}") from None
+        except WorkbenchError:
+            raise
+        except Exception as exc:  # kernel start-up or death, missing kernel, I/O: one line for the user
+            if attempt == 2:
+                raise ReportError(f"{report} report could not run: {type(exc).__name__}: {exc}") from None
 
 
 def export_html(executed: Path, context: Mapping[str, Any]) -> str:
