@@ -132,40 +132,8 @@ def _pyodbc_connection(settings: OdbcSettings) -> Any:
     return conn
 
 
-class ArrowOdbcReader:
-    """Columnar reads with arrow-odbc (whole columns into Arrow buffers); parameterised queries use pyodbc."""
-
-    def __init__(self, settings: OdbcSettings, rows: DbApiReader, batch_size: int = 100_000) -> None:
-        self.settings = settings
-        self.batch_size = batch_size
-        self._rows = rows
-
-    def frame(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
-        require_select(sql)
-        if params:
-            return self._rows.frame(sql, params)
-        import arrow_odbc
-        import pyarrow as pa
-
-        try:
-            batches = arrow_odbc.read_arrow_batches_from_odbc(
-                query=sql,
-                connection_string=self.settings.full_connection_string(),
-                batch_size=self.batch_size,
-                max_text_size=2048,
-                max_binary_size=2048,
-            )
-            table = pa.Table.from_batches(list(batches), schema=batches.schema)
-        except arrow_odbc.Error as exc:
-            raise SourceError(f"reading {self.settings.url} failed: {_scrub(str(exc), self.settings)}") from None
-        return table.to_pandas(date_as_object=False)
-
-    def close(self) -> None:
-        self._rows.close()
-
-
-class ConnectorxReader:
-    """MySQL/MariaDB read with connectorx (native protocol into Arrow); parameterised queries use pyodbc."""
+class _ColumnarReader:
+    """Whole columns into Arrow, then pandas; parameterised (small) queries go through pyodbc."""
 
     def __init__(self, settings: OdbcSettings, rows: DbApiReader) -> None:
         self.settings = settings
@@ -175,16 +143,43 @@ class ConnectorxReader:
         require_select(sql)
         if params:
             return self._rows.frame(sql, params)
-        import connectorx as cx
-
         try:
-            table: Any = cx.read_sql(_mysql_url(self.settings), sql, return_type="arrow")
-        except Exception as exc:  # connectorx raises plain RuntimeErrors
+            table = self._arrow(sql)
+        except Exception as exc:  # the libraries raise their own errors (arrow_odbc.Error, RuntimeError)
             raise SourceError(f"reading {self.settings.url} failed: {_scrub(str(exc), self.settings)}") from None
         return table.to_pandas(date_as_object=False)
 
+    def _arrow(self, sql: str) -> Any:
+        raise NotImplementedError
+
     def close(self) -> None:
         self._rows.close()
+
+
+class ArrowOdbcReader(_ColumnarReader):
+    """arrow-odbc: the ODBC driver fills column buffers in batches."""
+
+    def _arrow(self, sql: str) -> Any:
+        import arrow_odbc
+        import pyarrow as pa
+
+        batches = arrow_odbc.read_arrow_batches_from_odbc(
+            query=sql,
+            connection_string=self.settings.full_connection_string(),
+            batch_size=100_000,
+            max_text_size=2048,
+            max_binary_size=2048,
+        )
+        return pa.Table.from_batches(list(batches), schema=batches.schema)
+
+
+class ConnectorxReader(_ColumnarReader):
+    """connectorx: MySQL/MariaDB's own protocol straight into Arrow."""
+
+    def _arrow(self, sql: str) -> Any:
+        import connectorx as cx
+
+        return cx.read_sql(_mysql_url(self.settings), sql, return_type="arrow")
 
 
 def _mysql_url(settings: OdbcSettings) -> str:
