@@ -55,6 +55,8 @@ def production(
     write_offs: Literal["payment_date", "procedure_date"] = "payment_date",
     attribution: Literal["treating", "primary"] = "treating",
     collection_adjustments: Collection[str] = (),
+    providers: Collection[int] | None = None,
+    clinics: Collection[int] | None = None,
 ) -> pd.DataFrame:
     """Production and income from ``start`` through ``end`` (inclusive).
 
@@ -65,6 +67,7 @@ def production(
     ``attribution``: credit each line to the provider on it ("treating") or to the patient's primary
     provider ("primary"). ``collection_adjustments``: adjustment type names that are collection
     adjustments (reported apart, not part of net production); every other adjustment is production.
+    ``providers`` / ``clinics``: only lines of these providers (after attribution) or clinics.
     See ``PRODUCTION_DEFINITION``.
     """
     first, last = day(start, "start date"), day(end, "end date")
@@ -99,6 +102,10 @@ def production(
     if attribution == "primary":
         primary = table(data, "patients").set_index("patient_id")["primary_provider_id"]
         moves = moves.assign(provider_id=moves["patient_id"].map(primary))
+    if providers is not None:
+        moves = moves[moves["provider_id"].isin(list(providers))]
+    if clinics is not None:
+        moves = moves[moves["clinic_id"].isin(list(clinics))]
     moves = _add_group_columns(moves, groups, procs, table(data, "providers"))
 
     keys = [_group_column(g) for g in groups]
