@@ -58,6 +58,30 @@ def demo_frames(demo_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict
     return workbench.connect(demo_url, cache_dir=tmp_path_factory.mktemp("cache")).frames()
 
 
+DRIVER = "MariaDB Unicode"
+SERVER = f"Driver={{{DRIVER}}};Server=127.0.0.1;Port=3306;UID=wb_test"
+PASSWORD = os.environ.get("WORKBENCH_TEST_DB_PASSWORD", "wb-test-only")
+
+
+@pytest.fixture(scope="session")
+def server_connection_string() -> str:
+    """The test login on the local MariaDB, or a skip (a failure in CI) saying what is missing."""
+    try:
+        import pyodbc
+    except ImportError as exc:
+        pytest.skip(f"pyodbc cannot load unixODBC ({exc}); run scripts/services.sh")
+    if DRIVER not in pyodbc.drivers():
+        pytest.skip(f"ODBC driver {DRIVER!r} not registered (have {pyodbc.drivers()}); run scripts/services.sh")
+    full = f"{SERVER};PWD={PASSWORD};"
+    try:
+        pyodbc.connect(full, timeout=5).close()
+    except pyodbc.Error as exc:
+        pytest.skip(
+            f"no MariaDB test login on 127.0.0.1:3306 ({' '.join(str(exc).split())[:160]}); run scripts/services.sh"
+        )
+    return full
+
+
 @pytest.fixture(scope="session")
 def rendered(demo_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The three reports of the small demo practice, rendered once for every test that reads them."""

@@ -17,31 +17,9 @@ from workbench.metrics import aging, production
 from workbench.sources import open_source
 from workbench.sources.odbc import _pyodbc_connection, chosen_reader, parse_odbc_url
 
-from .conftest import DEMO_END
+from .conftest import DEMO_END, PASSWORD, SERVER
 
-DRIVER = "MariaDB Unicode"
-SERVER = f"Driver={{{DRIVER}}};Server=127.0.0.1;Port=3306;UID=wb_test"
-PASSWORD = os.environ.get("WORKBENCH_TEST_DB_PASSWORD", "wb-test-only")
 DATABASE = "wb_test_opendental"
-
-
-@pytest.fixture(scope="session")
-def server_connection_string() -> str:
-    """The test login on the local MariaDB, or a skip (a failure in CI) saying what is missing."""
-    try:
-        import pyodbc
-    except ImportError as exc:
-        pytest.skip(f"pyodbc cannot load unixODBC ({exc}); run scripts/services.sh")
-    if DRIVER not in pyodbc.drivers():
-        pytest.skip(f"ODBC driver {DRIVER!r} not registered (have {pyodbc.drivers()}); run scripts/services.sh")
-    full = f"{SERVER};PWD={PASSWORD};"
-    try:
-        pyodbc.connect(full, timeout=5).close()
-    except pyodbc.Error as exc:
-        pytest.skip(
-            f"no MariaDB test login on 127.0.0.1:3306 ({' '.join(str(exc).split())[:160]}); run scripts/services.sh"
-        )
-    return full
 
 
 @pytest.fixture(scope="session")

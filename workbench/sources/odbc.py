@@ -19,7 +19,7 @@ import contextlib
 import os
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, quote
 
@@ -42,6 +42,7 @@ class OdbcSettings:
     password_env: str | None
     password_keyring: str | None
     reader: str
+    extra: dict[str, str] = field(default_factory=dict)  # options a source defines for itself
 
     def password(self) -> str | None:
         """The password from the environment or the keyring, if the URL names one."""
@@ -77,7 +78,7 @@ def _attributes(connection_string: str) -> dict[str, str]:
     return {key.lower(): value.strip("{}") for key, value in pairs}
 
 
-def parse_odbc_url(url: str, scheme: str) -> OdbcSettings:
+def parse_odbc_url(url: str, scheme: str, extra_options: Sequence[str] = ()) -> OdbcSettings:
     """Split ``<scheme>:<connection string>?<options>`` and check it holds no password."""
     body = url[len(scheme) + 1 :].removeprefix("//")
     connection_string, _, query = body.partition("?")
@@ -89,11 +90,10 @@ def parse_odbc_url(url: str, scheme: str) -> OdbcSettings:
     if _SECRET_KEYS & set(attrs):
         raise UsageError(f"{scheme}: no password in the URL; use ?password_env=VARIABLE or ?password_keyring=SERVICE")
     options = dict(parse_qsl(query, keep_blank_values=True))
-    unknown = sorted(set(options) - {"password_env", "password_keyring", "reader"})
+    allowed = ["password_env", "password_keyring", "reader", *extra_options]
+    unknown = sorted(set(options) - set(allowed))
     if unknown:
-        raise UsageError(
-            f"{scheme}: unknown option(s) {', '.join(unknown)}; allowed: password_env, password_keyring, reader"
-        )
+        raise UsageError(f"{scheme}: unknown option(s) {', '.join(unknown)}; allowed: {', '.join(allowed)}")
     reader = options.get("reader", "auto")
     if reader not in READERS:
         raise UsageError(f"{scheme}: reader must be one of {', '.join(READERS)}, got {reader!r}")
@@ -104,6 +104,7 @@ def parse_odbc_url(url: str, scheme: str) -> OdbcSettings:
         options.get("password_env"),
         options.get("password_keyring"),
         reader,
+        {k: options[k] for k in extra_options if k in options},
     )
 
 
