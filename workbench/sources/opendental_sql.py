@@ -194,15 +194,22 @@ class OpenDentalSQL:
 
     def watermarks(self, tables: Sequence[str]) -> dict[str, str]:
         """Per table that keeps change stamps, the latest stamp now (take it before reading)."""
-        marks = {}
+        tracked = [t for t in tables if t in CHANGE_CURSORS]
+        row = self._one_row({t: f"MAX({CHANGE_CURSORS[t][3]})" for t in tracked})  # one round trip for all
+        return {
+            t: pd.Timestamp(row[t]).strftime("%Y-%m-%d %H:%M:%S")
+            for t in tracked
+            if row[t] is not None and not pd.isna(row[t])
+        }
+
+    def _one_row(self, aggregates: Mapping[str, str]) -> dict[str, Any]:
+        """Several single-table aggregates (e.g. MAX(col), COUNT(*)) in one SELECT."""
+        if not aggregates:
+            return {}
+        parts = ", ".join(f"(SELECT {expr} FROM {CHANGE_CURSORS[t][0]}) AS {t}" for t, expr in aggregates.items())
         with closing(self._open()) as reader:
-            for table in tables:
-                if table in CHANGE_CURSORS:
-                    base, _, _, column = CHANGE_CURSORS[table]
-                    latest = reader.frame(f"SELECT MAX({column}) AS latest FROM {base}")["latest"].iloc[0]
-                    if latest is not None and not pd.isna(latest):
-                        marks[table] = pd.Timestamp(latest).strftime("%Y-%m-%d %H:%M:%S")
-        return marks
+            frame = reader.frame(f"SELECT {parts}")
+        return {t: frame[t].iloc[0] for t in aggregates}
 
     def read_changes(
         self, since: Mapping[str, str], overlap_seconds: int = 60, progress: Progress | None = None
@@ -220,10 +227,7 @@ class OpenDentalSQL:
 
     def counts(self, tables: Sequence[str]) -> dict[str, int]:
         """Rows per table at the source now."""
-        with closing(self._open()) as reader:
-            return {
-                t: int(reader.frame(f"SELECT COUNT(*) AS n FROM {CHANGE_CURSORS[t][0]}")["n"].iloc[0]) for t in tables
-            }
+        return {t: int(n) for t, n in self._one_row(dict.fromkeys(tables, "COUNT(*)")).items()}
 
     def keys(self, table: str) -> pd.Series:
         """Every key of a table at the source now (to find rows deleted there)."""
