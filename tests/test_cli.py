@@ -29,6 +29,8 @@ from workbench.cli import main
         (["report", "aging"], "Missing option '--source'"),
         (["report", "aging", "--source", "demo:?patients=lots"], "patients must be a whole number"),
         (["demo", "--end", "someday"], "bad end date 'someday'"),
+        (["report", "aging", "--source", "demo:", "--color", "blue"], "brand colour must look like #0b5d8c"),
+        (["report", "aging", "--source", "demo:", "--logo", "/no/such/logo.png"], "cannot read the logo"),
         (["frobnicate"], "No such command 'frobnicate'"),
     ],
 )

@@ -142,3 +142,20 @@ def test_a_kernel_that_dies_once_is_retried_and_twice_is_one_error(
     monkeypatch.setattr(papermill, "execute_notebook", always_dies)
     with pytest.raises(ReportError, match="recall report could not run: RuntimeError: Kernel died"):
         render_report("recall", demo_url, tmp_path / "again", cache_dir=tmp_path / "cache")
+
+
+def test_practice_branding_logo_and_colour(demo_url: str, tmp_path: Path) -> None:
+    logo = tmp_path / "logo.svg"
+    logo.write_text(
+        '<svg xmlns="http://www.w3.org/2000/svg" width="40" height="40"><circle r="20" cx="20" cy="20"/></svg>'
+    )
+    page = render_report(
+        "recall", demo_url, tmp_path / "out", cache_dir=tmp_path / "cache", brand_color="#7a1f5c", logo=logo
+    )
+    soup = _soup(page)
+    assert soup.select_one("img.wb-logo")["src"].startswith("data:image/svg+xml;base64,")
+    assert "--wb-brand: #7a1f5c" in " ".join(s.get_text() for s in soup.find_all("style"))
+    with pytest.raises(UsageError, match="brand colour must look like"):
+        render_report("recall", demo_url, tmp_path / "out", brand_color="purple")
+    with pytest.raises(UsageError, match="logo must be a PNG, JPEG or SVG"):
+        render_report("recall", demo_url, tmp_path / "out", logo=tmp_path / "logo.gif")

@@ -69,6 +69,8 @@ def report(
     out_dir: OutOpt = Path("reports"),
     title: Annotated[str | None, typer.Option(help="Report title shown in the header.")] = None,
     redact: RedactOpt = False,
+    brand_color: Annotated[str, typer.Option("--color", help="Practice colour for the header, #RRGGBB.")] = "#0b5d8c",
+    logo: Annotated[Path | None, typer.Option(help="Practice logo (PNG, JPEG or SVG), inlined.")] = None,
     cache_dir: CacheOpt = None,
 ) -> None:
     """Run one report for one practice and write it as HTML."""
@@ -80,7 +82,17 @@ def report(
     if first and last and first > last:
         raise UsageError(f"start date {first} is after end date {last}")
     path = render_report(
-        name, source, out_dir, as_of=day, start=first, end=last, title=title, cache_dir=cache_dir, redact=redact
+        name,
+        source,
+        out_dir,
+        as_of=day,
+        start=first,
+        end=last,
+        title=title,
+        cache_dir=cache_dir,
+        redact=redact,
+        brand_color=brand_color,
+        logo=logo,
     )
     out.print(str(path))
 

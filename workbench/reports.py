@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import re
 import shutil
 import tempfile
 from collections.abc import Mapping
@@ -67,6 +69,7 @@ def render_report(
     cache_dir: str | Path | None = None,
     title: str | None = None,
     brand_color: str = DEFAULT_BRAND_COLOR,
+    logo: str | Path | None = None,
     kernel_name: str | None = None,
     redact: bool = False,
     keep_notebook: bool = False,
@@ -79,6 +82,9 @@ def render_report(
     ``keep_notebook`` also keeps the executed notebook as ``<out_dir>/<report>.ipynb``.
     """
     spec = _spec(report)
+    if not re.fullmatch(r"#[0-9A-Fa-f]{6}", brand_color):
+        raise UsageError(f"brand colour must look like #0b5d8c, got {brand_color!r}")
+    logo_uri = _data_uri(Path(logo)) if logo else None
     practice = connect(source, cache_dir=cache_dir)
     manifest = practice.manifest  # extracts into the cache once, outside the kernel
     parameters: dict[str, Any] = {"source": source, "cache_dir": str(cache_root(cache_dir)), "redact": redact}
@@ -107,7 +113,7 @@ def render_report(
             "version": __version__,
             "generated_at": datetime.now().astimezone().strftime("%B %d, %Y at %H:%M %Z").replace(" 0", " "),
             "brand_color": brand_color,
-            "logo": None,
+            "logo": logo_uri,
         }
         page = export_html(executed, context)
         if keep_notebook:
@@ -165,6 +171,23 @@ def export_html(executed: Path, context: Mapping[str, Any]) -> str:
     resources = {"workbench": {**context, "plotly_js": _plotly_js()}}
     body, _ = exporter.from_notebook_node(book, resources=resources)
     return str(body)
+
+
+LOGO_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".svg": "image/svg+xml"}
+
+
+def _data_uri(path: Path) -> str:
+    """The practice's logo inlined into the page (a report loads nothing from elsewhere)."""
+    kind = LOGO_TYPES.get(path.suffix.lower())
+    if kind is None:
+        raise UsageError(f"logo must be a PNG, JPEG or SVG file, got {path.name}")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read the logo {path}: {exc.strerror}") from None
+    if len(data) > 500_000:
+        raise UsageError(f"logo {path.name} is {len(data) // 1000} kB; keep it under 500 kB")
+    return f"data:{kind};base64,{base64.b64encode(data).decode()}"
 
 
 def _plotly_js() -> str:
