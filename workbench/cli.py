@@ -142,6 +142,86 @@ def reconcile(
         out.print(grid)
 
 
+PracticesOpt = Annotated[
+    Path | None, typer.Option("--practices", help="Practices file (default: $WORKBENCH_PRACTICES or practices.toml).")
+]
+practices_app = typer.Typer(help="The practices file.", no_args_is_help=True)
+app.add_typer(practices_app, name="practices")
+
+
+@practices_app.command("check")
+def practices_check(practices: PracticesOpt = None, cache_dir: CacheOpt = None) -> None:
+    """Connect to every practice in the file and say what works."""
+    from workbench.practice import connect
+    from workbench.practices import load_practices
+
+    failed = 0
+    for config in load_practices(practices):
+        try:
+            info = connect(config.source, cache_dir=cache_dir).source.info()
+            out.print(
+                f"ok      {config.name}: {info.system}" + (f", {info.practice_name}" if info.practice_name else "")
+            )
+        except WorkbenchError as exc:
+            failed += 1
+            out.print(f"FAILED  {config.name}: {exc}")
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def batch(
+    practices: PracticesOpt = None,
+    only: Annotated[list[str] | None, typer.Option("--only", help="Only these practices (repeatable).")] = None,
+    reports: Annotated[list[str] | None, typer.Option("--report", help="Only these reports (repeatable).")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="As-of / period end date, YYYY-MM-DD.")] = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes.")] = 2,
+    out_dir: OutOpt = Path("reports"),
+    cache_dir: CacheOpt = None,
+) -> None:
+    """Every practice × report of the practices file, in parallel; a summary and index.html at the end."""
+    from rich.table import Table
+
+    from workbench.batch import Job, run_batch, write_index
+    from workbench.practices import load_practices
+    from workbench.reports import REPORTS
+
+    day = parse_date(as_of, "as-of date")
+    chosen = load_practices(practices)
+    if only:
+        unknown = sorted(set(only) - {p.name for p in chosen})
+        if unknown:
+            raise UsageError(f"--only names no practice in the file: {', '.join(unknown)}")
+        chosen = [p for p in chosen if p.name in only]
+    bad = sorted(set(reports or []) - set(REPORTS))
+    if bad:
+        raise UsageError(f"unknown report(s) {', '.join(bad)}; choose from {', '.join(REPORTS)}")
+    todo = [
+        Job(p, r, day, out_dir, str(cache_dir) if cache_dir else None)
+        for p in chosen
+        for r in p.reports
+        if not reports or r in reports
+    ]
+    results = run_batch(
+        todo,
+        workers=jobs,
+        on_done=lambda r: out.print(
+            f"done   {r.practice}/{r.report} ({r.seconds:.1f} s)"
+            if r.ok
+            else f"FAILED {r.practice}/{r.report}: {r.error}"
+        ),
+    )
+    grid = Table("practice", "report", "status", "seconds", "output")
+    for r in results:
+        grid.add_row(
+            r.practice, r.report, "done" if r.ok else f"failed: {r.error}", f"{r.seconds:.1f}", str(r.output or "")
+        )
+    out.print(grid)
+    out.print(f"index: {write_index(results, out_dir)}")
+    if not all(r.ok for r in results):
+        raise typer.Exit(1)
+
+
 @app.command()
 def sources() -> None:
     """List the source URL schemes this workbench knows."""
@@ -155,7 +235,9 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI and turn every error into one line and an exit code."""
     command = typer.main.get_command(app)
     try:
-        command.main(args=argv, prog_name="workbench", standalone_mode=False)
+        code = command.main(args=argv, prog_name="workbench", standalone_mode=False)
+        if isinstance(code, int):  # a command's typer.Exit(n) comes back as its return value
+            return code
     except WorkbenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code

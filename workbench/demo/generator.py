@@ -14,7 +14,9 @@ future appointments. The guarantor aging columns are then computed in SQL (``sto
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -844,7 +846,7 @@ def generate(
     frames["recall"] = sim.recall_frame()
     frames["patient"] = sim.patient_frame()
 
-    partial = target.with_name(target.name + ".partial")
+    partial = target.with_name(f"{target.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.partial")  # writers never clash
     partial.unlink(missing_ok=True)
     conn = sqlite3.connect(partial)
     try:

@@ -1,0 +1,104 @@
+"""The practices file and batch runs: many practices × reports, one failure never stops the others."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+
+from workbench.cli import main
+from workbench.errors import UsageError
+from workbench.practices import load_practices
+
+GOOD = 'source = "demo:?patients=150&years=1&seed={seed}&end=2026-10-31"'
+
+
+def _write(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "practices.toml"
+    path.write_text(body)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            '[[practice]]\nname = "a"\n' + GOOD.format(seed=1) + '\ncolour = "#123456"\n',
+            r"practice #1 \(a\): unknown key",
+        ),
+        ('[[practice]]\nname = "a b"\n' + GOOD.format(seed=1), "name must be letters"),
+        (
+            '[[practice]]\nname = "a"\n' + GOOD.format(seed=1) + '\n[[practice]]\nname = "a"\n' + GOOD.format(seed=2),
+            r"practice #2 \(a\): name 'a' is used twice",
+        ),
+        ('[[practice]]\nname = "a"\nsource = "opendental+odbc:DSN=x;PWD=secret"\n', "source holds a password"),
+        ('[[practice]]\nname = "a"\n' + GOOD.format(seed=1) + '\nreports = ["payroll"]\n', "reports must be a list"),
+        ('[[practice]]\nname = "a"\n' + GOOD.format(seed=1) + '\nschedule = "monthly"\n', "cron expression"),
+        ("title = 'nothing here'\n", "no \\[\\[practice\\]\\] entries"),
+    ],
+)
+def test_practices_file_errors_name_the_practice_and_key(tmp_path: Path, body: str, message: str) -> None:
+    with pytest.raises(UsageError, match=message):
+        load_practices(_write(tmp_path, body))
+
+
+def test_batch_runs_every_practice_and_reports_the_broken_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    practices = _write(
+        tmp_path,
+        "\n".join(
+            [
+                '[[practice]]\nname = "maple"\n'
+                + GOOD.format(seed=1)
+                + '\nreports = ["aging", "recall"]\ncolor = "#1f6f4a"',
+                '[[practice]]\nname = "cedar"\n' + GOOD.format(seed=2) + '\nreports = ["aging"]',
+                '[[practice]]\nname = "broken"\nsource = "opendental+sqlite:///nowhere/od.db"\nreports = ["aging"]',
+            ]
+        ),
+    )
+    out = tmp_path / "out"
+    code = main(
+        [
+            "batch",
+            "--practices",
+            str(practices),
+            "--out",
+            str(out),
+            "--as-of",
+            "2026-10-31",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "--jobs",
+            "2",
+        ]
+    )
+    printed = capsys.readouterr().out
+    assert code == 1  # one practice failed
+    assert (out / "maple" / "2026-10-31" / "aging.html").exists()
+    assert (out / "maple" / "2026-10-31" / "recall.html").exists()
+    assert (out / "cedar" / "2026-10-31" / "aging.html").exists()
+    assert "no Open Dental database file at /nowhere/od.db" in printed
+    index = BeautifulSoup((out / "index.html").read_text(), "html.parser")
+    rows = [[td.get_text(" ", strip=True) for td in tr.find_all("td")] for tr in index.select("tbody tr")]
+    assert [r[:2] for r in rows] == [["broken", "aging"], ["cedar", "aging"], ["maple", "aging"], ["maple", "recall"]]
+    assert rows[0][2].startswith("failed: no Open Dental database file")
+    assert all(r[2] == "done" for r in rows[1:])
+    assert {a["href"] for a in index.select("a")} == {
+        "cedar/2026-10-31/aging.html",
+        "maple/2026-10-31/aging.html",
+        "maple/2026-10-31/recall.html",
+    }
+
+
+def test_practices_check_says_what_works(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    practices = _write(
+        tmp_path,
+        '[[practice]]\nname = "maple"\n'
+        + GOOD.format(seed=1)
+        + '\n[[practice]]\nname = "broken"\nsource = "nowhere:at-all"\n',
+    )
+    assert main(["practices", "check", "--practices", str(practices), "--cache-dir", str(tmp_path)]) == 1
+    printed = capsys.readouterr().out
+    assert "ok      maple: Demo practice" in printed and "FAILED  broken: unknown source scheme" in printed

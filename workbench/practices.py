@@ -1,0 +1,109 @@
+"""The practices file: every practice a consultant reports on, in one TOML file.
+
+    [[practice]]
+    name = "maple-grove"                      # letters, digits, - and _: it names the output folder
+    source = "opendental+odbc:DSN=MapleGrove;UID=reader?password_env=MAPLE_GROVE_DB_PASSWORD"
+    reports = ["aging", "production", "recall"]   # default: all three
+    color = "#1f6f4a"                         # optional branding
+    logo = "logos/maple-grove.png"            # relative to the practices file
+    redact = false
+    schedule = "0 6 1 * *"                    # cron (used by `workbench schedule`); optional
+    timezone = "America/Chicago"
+
+Credentials are references only (``password_env`` / ``password_keyring`` in the source URL), never secrets.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from workbench.errors import UsageError
+
+__all__ = ["PRACTICES_ENV", "PracticeConfig", "default_practices_file", "load_practices"]
+
+PRACTICES_ENV = "WORKBENCH_PRACTICES"
+KEYS = {"name", "source", "reports", "color", "logo", "redact", "schedule", "timezone", "title"}
+
+
+@dataclass(frozen=True)
+class PracticeConfig:
+    name: str
+    source: str
+    reports: tuple[str, ...] = ("aging", "production", "recall")
+    color: str = "#0b5d8c"
+    logo: Path | None = None
+    redact: bool = False
+    schedule: str | None = None
+    timezone: str = "UTC"
+    title: str | None = None
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+def default_practices_file() -> Path:
+    """$WORKBENCH_PRACTICES, else practices.toml in the current directory."""
+    return Path(os.environ.get(PRACTICES_ENV, "practices.toml"))
+
+
+def load_practices(path: str | Path | None = None) -> list[PracticeConfig]:
+    """Read and check the practices file; every error names the practice and the key."""
+    from workbench.reports import REPORTS
+
+    file = Path(path) if path else default_practices_file()
+    try:
+        raw = tomllib.loads(file.read_text())
+    except FileNotFoundError:
+        raise UsageError(f"no practices file at {file} (set --practices or ${PRACTICES_ENV})") from None
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise UsageError(f"cannot read the practices file {file}: {exc}") from None
+    entries = raw.get("practice")
+    if not isinstance(entries, list) or not entries:
+        raise UsageError(f"{file}: no [[practice]] entries")
+    seen: set[str] = set()
+    practices = []
+    for index, entry in enumerate(entries, start=1):
+        label = f"{file}: practice #{index}" + (f" ({entry.get('name')})" if isinstance(entry.get("name"), str) else "")
+        unknown = sorted(set(entry) - KEYS)
+        if unknown:
+            raise UsageError(f"{label}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(KEYS))}")
+        name = entry.get("name")
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_-]+", name):
+            raise UsageError(f"{label}: name must be letters, digits, - or _ (it names the output folder)")
+        if name in seen:
+            raise UsageError(f"{label}: name {name!r} is used twice")
+        seen.add(name)
+        source = entry.get("source")
+        if not isinstance(source, str) or ":" not in source:
+            raise UsageError(f"{label}: source must be a practice URL, e.g. demo: (see `workbench sources`)")
+        if re.search(r"(?i)(^|[;?&])(pwd|password)=", source):
+            raise UsageError(f"{label}: source holds a password; name an environment variable with password_env=")
+        reports = entry.get("reports", list(REPORTS))
+        if not isinstance(reports, list) or not reports or any(r not in REPORTS for r in reports):
+            raise UsageError(f"{label}: reports must be a list from {', '.join(REPORTS)}")
+        color = entry.get("color", "#0b5d8c")
+        if not isinstance(color, str) or not re.fullmatch(r"#[0-9A-Fa-f]{6}", color):
+            raise UsageError(f"{label}: color must look like #0b5d8c")
+        logo = entry.get("logo")
+        logo_path = (file.parent / logo).resolve() if isinstance(logo, str) else None
+        if logo is not None and (logo_path is None or not logo_path.is_file()):
+            raise UsageError(f"{label}: logo {logo!r} is not a file")
+        schedule = entry.get("schedule")
+        if schedule is not None and (not isinstance(schedule, str) or len(schedule.split()) != 5):
+            raise UsageError(f'{label}: schedule must be a cron expression of 5 fields, e.g. "0 6 1 * *"')
+        practices.append(
+            PracticeConfig(
+                name=name,
+                source=source,
+                reports=tuple(reports),
+                color=color,
+                logo=logo_path,
+                redact=bool(entry.get("redact", False)),
+                schedule=schedule,
+                timezone=str(entry.get("timezone", "UTC")),
+                title=entry.get("title"),
+            )
+        )
+    return practices
