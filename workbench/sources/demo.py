@@ -21,8 +21,9 @@ def _int_option(query: dict[str, str], name: str) -> int:
         value = int(raw)
     except ValueError:
         raise UsageError(f"demo: option {name} must be a whole number, got {raw!r}") from None
-    if value < 1 or value > 1_000_000:
-        raise UsageError(f"demo: option {name} must be between 1 and 1000000, got {value}")
+    lowest = 0 if name == "seed" else 1  # any seed, but at least one patient and one year
+    if value < lowest or value > 1_000_000:
+        raise UsageError(f"demo: option {name} must be between {lowest} and 1000000, got {value}")
     return value
 
 
