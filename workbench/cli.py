@@ -222,6 +222,105 @@ def batch(
         raise typer.Exit(1)
 
 
+schedule_app = typer.Typer(help="Scheduled runs of the practices file.", no_args_is_help=True)
+app.add_typer(schedule_app, name="schedule")
+StateOpt = Annotated[Path | None, typer.Option("--state", help="State file (default: in the cache directory).")]
+
+
+def _state_file(state: Path | None, cache_dir: Path | None) -> Path:
+    from workbench.config import cache_root
+
+    return state or cache_root(cache_dir) / "schedule-state.json"
+
+
+@schedule_app.command("run")
+def schedule_run(
+    practices: PracticesOpt = None,
+    out_dir: OutOpt = Path("reports"),
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes.")] = 2,
+    hook: Annotated[str | None, typer.Option(help="Command to run afterwards ($WORKBENCH_INDEX: index.html).")] = None,
+    state: StateOpt = None,
+    cache_dir: CacheOpt = None,
+) -> None:
+    """Run every practice whose scheduled time has come since its last run (missed slots run once)."""
+    import subprocess
+    from datetime import UTC, datetime
+
+    from workbench.batch import Job, run_batch, write_index
+    from workbench.practices import load_practices
+    from workbench.schedule import due_practices, record_runs, schedule_lock
+
+    state_file = _state_file(state, cache_dir)
+    with schedule_lock(state_file.with_suffix(".lock")) as held:
+        if not held:
+            out.print("another scheduled run is in progress; nothing to do")
+            return
+        now = datetime.now(UTC)
+        due = [d for d in due_practices(load_practices(practices), state_file, now) if d.is_due]
+        if not due:
+            out.print("nothing is due")
+            return
+        todo = [
+            Job(d.practice, r, None, out_dir, str(cache_dir) if cache_dir else None)
+            for d in due
+            for r in d.practice.reports
+        ]
+        results = run_batch(
+            todo,
+            workers=jobs,
+            on_done=lambda r: out.print(
+                f"done   {r.practice}/{r.report}" if r.ok else f"FAILED {r.practice}/{r.report}: {r.error}"
+            ),
+        )
+        index = write_index(results, out_dir)
+        finished = {r.practice for r in results} - {r.practice for r in results if not r.ok}
+        record_runs(state_file, sorted(finished), now)  # a failed practice is tried again next time
+        if hook:
+            subprocess.run(hook, shell=True, check=False, env={**os.environ, "WORKBENCH_INDEX": str(index)})
+        if len(finished) < len(due):
+            raise typer.Exit(1)
+
+
+@schedule_app.command("show")
+def schedule_show(practices: PracticesOpt = None, state: StateOpt = None, cache_dir: CacheOpt = None) -> None:
+    """List each scheduled practice: last run, latest slot, next slot, due or not."""
+    from rich.table import Table
+
+    from workbench.practices import load_practices
+    from workbench.schedule import due_practices
+
+    grid = Table("practice", "schedule", "last run", "next", "due now")
+    for d in due_practices(load_practices(practices), _state_file(state, cache_dir)):
+        grid.add_row(
+            d.practice.name,
+            f"{d.practice.schedule} ({d.practice.timezone})",
+            d.last_run.isoformat(timespec="minutes") if d.last_run else "never",
+            d.next_slot.isoformat(timespec="minutes"),
+            "yes" if d.is_due else "no",
+        )
+    out.print(grid)
+
+
+@schedule_app.command("install")
+def schedule_install(
+    cron: Annotated[bool, typer.Option("--cron", help="Print a crontab line.")] = False,
+    systemd: Annotated[bool, typer.Option("--systemd", help="Print a systemd service and timer.")] = False,
+    practices: PracticesOpt = None,
+) -> None:
+    """Print what to install so that scheduled runs start by themselves."""
+    import shlex
+    import sys
+
+    from workbench.schedule import install_lines
+
+    if cron == systemd:
+        raise UsageError("choose one of --cron or --systemd")
+    command = f"{shlex.quote(sys.executable)} -m workbench schedule run"
+    if practices:
+        command += f" --practices {shlex.quote(str(practices.resolve()))}"
+    out.print(install_lines("cron" if cron else "systemd", command), end="")
+
+
 @app.command()
 def sources() -> None:
     """List the source URL schemes this workbench knows."""

@@ -20,6 +20,9 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from croniter import croniter
 
 from workbench.errors import UsageError
 
@@ -91,8 +94,13 @@ def load_practices(path: str | Path | None = None) -> list[PracticeConfig]:
         if logo is not None and (logo_path is None or not logo_path.is_file()):
             raise UsageError(f"{label}: logo {logo!r} is not a file")
         schedule = entry.get("schedule")
-        if schedule is not None and (not isinstance(schedule, str) or len(schedule.split()) != 5):
-            raise UsageError(f'{label}: schedule must be a cron expression of 5 fields, e.g. "0 6 1 * *"')
+        if schedule is not None and (not isinstance(schedule, str) or not croniter.is_valid(schedule)):
+            raise UsageError(f'{label}: schedule must be a cron expression, e.g. "0 6 1 * *"')
+        zone = str(entry.get("timezone", "UTC"))
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise UsageError(f"{label}: timezone {zone!r} is not a known time zone, e.g. America/Chicago") from None
         practices.append(
             PracticeConfig(
                 name=name,
@@ -102,7 +110,7 @@ def load_practices(path: str | Path | None = None) -> list[PracticeConfig]:
                 logo=logo_path,
                 redact=bool(entry.get("redact", False)),
                 schedule=schedule,
-                timezone=str(entry.get("timezone", "UTC")),
+                timezone=zone,
                 title=entry.get("title"),
             )
         )
