@@ -13,7 +13,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from workbench.batch import Job, run_batch
+from workbench.batch import jobs_for, run_batch
 from workbench.practice import connect
 from workbench.practices import PracticeConfig
 from workbench.reports import REPORTS, render_report
@@ -37,7 +37,7 @@ def main() -> None:
             for report in REPORTS:
                 render_report(report, p.source, Path(tmp) / "seq" / p.name, cache_dir=cache)
         sequential = time.perf_counter() - began
-        jobs = [Job(p, r, None, Path(tmp) / "pool", cache) for p in practices for r in REPORTS]
+        jobs = jobs_for(practices, Path(tmp) / "pool", cache_dir=cache)
         began = time.perf_counter()
         results = run_batch(jobs, workers=args.jobs)
         pooled = time.perf_counter() - began

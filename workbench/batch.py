@@ -13,7 +13,7 @@ from pathlib import Path
 from workbench.errors import WorkbenchError
 from workbench.practices import PracticeConfig
 
-__all__ = ["Job", "JobResult", "run_batch", "write_index"]
+__all__ = ["Job", "JobResult", "jobs_for", "run_batch", "write_index"]
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,19 @@ class JobResult:
     seconds: float
     output: Path | None
     error: str | None
+
+
+def jobs_for(
+    practices: Sequence[PracticeConfig],
+    out_dir: Path,
+    *,
+    as_of: date | None = None,
+    cache_dir: str | Path | None = None,
+    reports: Sequence[str] | None = None,
+) -> list[Job]:
+    """Every practice × each of its reports (only ``reports``, when given)."""
+    cache = str(cache_dir) if cache_dir else None
+    return [Job(p, r, as_of, out_dir, cache) for p in practices for r in p.reports if not reports or r in reports]
 
 
 def _run(job: Job) -> JobResult:

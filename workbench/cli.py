@@ -15,6 +15,8 @@ import typer
 from rich.console import Console
 from typer.exceptions import TyperException
 
+from workbench.batch import JobResult
+from workbench.config import DEFAULT_BRAND_COLOR
 from workbench.errors import UsageError, WorkbenchError
 from workbench.periods import parse_date
 
@@ -69,7 +71,9 @@ def report(
     out_dir: OutOpt = Path("reports"),
     title: Annotated[str | None, typer.Option(help="Report title shown in the header.")] = None,
     redact: RedactOpt = False,
-    brand_color: Annotated[str, typer.Option("--color", help="Practice colour for the header, #RRGGBB.")] = "#0b5d8c",
+    brand_color: Annotated[
+        str, typer.Option("--color", help="Practice colour for the header, #RRGGBB.")
+    ] = DEFAULT_BRAND_COLOR,
     logo: Annotated[Path | None, typer.Option(help="Practice logo (PNG, JPEG or SVG), inlined.")] = None,
     cache_dir: CacheOpt = None,
 ) -> None:
@@ -142,6 +146,14 @@ def reconcile(
         out.print(grid)
 
 
+def _print_result(result: JobResult) -> None:
+    """One line as each batch job finishes."""
+    if result.ok:
+        out.print(f"done   {result.practice}/{result.report} ({result.seconds:.1f} s)")
+    else:
+        out.print(f"FAILED {result.practice}/{result.report}: {result.error}")
+
+
 PracticesOpt = Annotated[
     Path | None, typer.Option("--practices", help="Practices file (default: $WORKBENCH_PRACTICES or practices.toml).")
 ]
@@ -182,7 +194,7 @@ def batch(
     """Every practice × report of the practices file, in parallel; a summary and index.html at the end."""
     from rich.table import Table
 
-    from workbench.batch import Job, run_batch, write_index
+    from workbench.batch import jobs_for, run_batch, write_index
     from workbench.practices import load_practices
     from workbench.reports import REPORTS
 
@@ -196,21 +208,8 @@ def batch(
     bad = sorted(set(reports or []) - set(REPORTS))
     if bad:
         raise UsageError(f"unknown report(s) {', '.join(bad)}; choose from {', '.join(REPORTS)}")
-    todo = [
-        Job(p, r, day, out_dir, str(cache_dir) if cache_dir else None)
-        for p in chosen
-        for r in p.reports
-        if not reports or r in reports
-    ]
-    results = run_batch(
-        todo,
-        workers=jobs,
-        on_done=lambda r: out.print(
-            f"done   {r.practice}/{r.report} ({r.seconds:.1f} s)"
-            if r.ok
-            else f"FAILED {r.practice}/{r.report}: {r.error}"
-        ),
-    )
+    todo = jobs_for(chosen, out_dir, as_of=day, cache_dir=cache_dir, reports=reports)
+    results = run_batch(todo, workers=jobs, on_done=_print_result)
     grid = Table("practice", "report", "status", "seconds", "output")
     for r in results:
         grid.add_row(
@@ -246,7 +245,7 @@ def schedule_run(
     import subprocess
     from datetime import UTC, datetime
 
-    from workbench.batch import Job, run_batch, write_index
+    from workbench.batch import jobs_for, run_batch, write_index
     from workbench.practices import load_practices
     from workbench.schedule import due_practices, record_runs, schedule_lock
 
@@ -260,18 +259,8 @@ def schedule_run(
         if not due:
             out.print("nothing is due")
             return
-        todo = [
-            Job(d.practice, r, None, out_dir, str(cache_dir) if cache_dir else None)
-            for d in due
-            for r in d.practice.reports
-        ]
-        results = run_batch(
-            todo,
-            workers=jobs,
-            on_done=lambda r: out.print(
-                f"done   {r.practice}/{r.report}" if r.ok else f"FAILED {r.practice}/{r.report}: {r.error}"
-            ),
-        )
+        todo = jobs_for([d.practice for d in due], out_dir, cache_dir=cache_dir)
+        results = run_batch(todo, workers=jobs, on_done=_print_result)
         index = write_index(results, out_dir)
         finished = {r.practice for r in results} - {r.practice for r in results if not r.ok}
         record_runs(state_file, sorted(finished), now)  # a failed practice is tried again next time

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import platformdirs
 
-__all__ = ["CACHE_DIR_ENV", "cache_root"]
+__all__ = ["CACHE_DIR_ENV", "DEFAULT_BRAND_COLOR", "cache_root", "is_color"]
 
 CACHE_DIR_ENV = "WORKBENCH_CACHE_DIR"
+DEFAULT_BRAND_COLOR = "#0b5d8c"
+
+
+def is_color(value: object) -> bool:
+    """A report colour as the template takes it: ``#RRGGBB``."""
+    return isinstance(value, str) and re.fullmatch(r"#[0-9A-Fa-f]{6}", value) is not None
 
 
 def cache_root(override: str | Path | None = None) -> Path:

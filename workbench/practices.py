@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
 
+from workbench.config import DEFAULT_BRAND_COLOR, is_color
 from workbench.errors import UsageError
 
 __all__ = ["PRACTICES_ENV", "PracticeConfig", "default_practices_file", "load_practices"]
@@ -37,7 +38,7 @@ class PracticeConfig:
     name: str
     source: str
     reports: tuple[str, ...] = ("aging", "production", "recall")
-    color: str = "#0b5d8c"
+    color: str = DEFAULT_BRAND_COLOR
     logo: Path | None = None
     redact: bool = False
     schedule: str | None = None
@@ -86,9 +87,9 @@ def load_practices(path: str | Path | None = None) -> list[PracticeConfig]:
         reports = entry.get("reports", list(REPORTS))
         if not isinstance(reports, list) or not reports or any(r not in REPORTS for r in reports):
             raise UsageError(f"{label}: reports must be a list from {', '.join(REPORTS)}")
-        color = entry.get("color", "#0b5d8c")
-        if not isinstance(color, str) or not re.fullmatch(r"#[0-9A-Fa-f]{6}", color):
-            raise UsageError(f"{label}: color must look like #0b5d8c")
+        color = entry.get("color", DEFAULT_BRAND_COLOR)
+        if not is_color(color):
+            raise UsageError(f"{label}: color must look like {DEFAULT_BRAND_COLOR}")
         logo = entry.get("logo")
         logo_path = (file.parent / logo).resolve() if isinstance(logo, str) else None
         if logo is not None and (logo_path is None or not logo_path.is_file()):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import re
 import shutil
 import tempfile
 from collections.abc import Mapping
@@ -13,15 +12,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 from workbench import __version__
-from workbench.config import cache_root
+from workbench.config import DEFAULT_BRAND_COLOR, cache_root, is_color
 from workbench.errors import ReportError, UsageError, WorkbenchError
 from workbench.formatting import long_date
 from workbench.periods import resolve_as_of, resolve_period
 from workbench.practice import connect
 
 __all__ = ["REPORTS", "ReportSpec", "render_report", "resource_dir"]
-
-DEFAULT_BRAND_COLOR = "#0b5d8c"
 
 
 @dataclass(frozen=True)
@@ -82,8 +79,8 @@ def render_report(
     ``keep_notebook`` also keeps the executed notebook as ``<out_dir>/<report>.ipynb``.
     """
     spec = _spec(report)
-    if not re.fullmatch(r"#[0-9A-Fa-f]{6}", brand_color):
-        raise UsageError(f"brand colour must look like #0b5d8c, got {brand_color!r}")
+    if not is_color(brand_color):
+        raise UsageError(f"brand colour must look like {DEFAULT_BRAND_COLOR}, got {brand_color!r}")
     logo_uri = _data_uri(Path(logo)) if logo else None
     practice = connect(source, cache_dir=cache_dir)
     manifest = practice.manifest  # extracts into the cache once, outside the kernel

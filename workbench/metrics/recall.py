@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import date
 
 import numpy as np
@@ -152,12 +152,16 @@ OVERDUE_BANDS = (
 
 def overdue_by_age(table: pd.DataFrame) -> pd.DataFrame:
     """Overdue recalls counted by how long they are overdue (band, patients)."""
-    overdue = table[table["status"] == "overdue"]["days_overdue"]
-    rows = [
-        (label, int(((overdue > low) & (overdue <= high)).sum()) if low else int((overdue <= high).sum()))
-        for low, high, label in OVERDUE_BANDS
-    ]
-    return pd.DataFrame(rows, columns=["overdue_for", "patients"])
+    overdue = table.loc[table["status"] == "overdue", "days_overdue"]
+    return _count_bands(overdue, OVERDUE_BANDS, "overdue_for", right=True)  # days in (low, high]
+
+
+def _count_bands(values: pd.Series, bands: Sequence[tuple[float, float, str]], name: str, right: bool) -> pd.DataFrame:
+    """How many values fall in each of a run of adjoining bands (low, high, label); others are left out."""
+    edges = [low for low, _, _ in bands] + [bands[-1][1]]
+    labels = [label for _, _, label in bands]
+    counts = pd.cut(values, edges, right=right, labels=labels).value_counts().reindex(labels, fill_value=0)
+    return pd.DataFrame({name: labels, "patients": counts.astype(int).to_numpy()})
 
 
 def recall_summary(table: pd.DataFrame, reappointment: pd.DataFrame) -> dict[str, float]:
@@ -196,8 +200,7 @@ def unscheduled_by_last_visit(data: Frames, as_of: date | str) -> pd.DataFrame:
     last = seen.groupby("patient_id")["start"].max()
     waiting = last[last.index.isin(active) & ~last.index.isin(booked)]
     months = (cutoff - waiting).dt.days / (365.25 / 12)
-    rows = [(label, int(((months >= low) & (months < high)).sum())) for low, high, label in LAST_VISIT_BANDS]
-    return pd.DataFrame(rows, columns=["since_last_visit", "patients"])
+    return _count_bands(months, LAST_VISIT_BANDS, "since_last_visit", right=False)  # months in [low, high)
 
 
 def recall_effectiveness(

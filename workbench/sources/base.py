@@ -23,6 +23,7 @@ __all__ = [
     "parse_query",
     "register",
     "schemes",
+    "stored_aging_frame",
 ]
 
 Progress = Callable[[str, int], None]
@@ -89,6 +90,13 @@ def cache_key(*parts: str) -> str:
     readable = re.sub(r"[^A-Za-z0-9]+", "-", "-".join(parts[:-1] or parts)).strip("-")[:40]
     digest = hashlib.sha256("\0".join(parts).encode()).hexdigest()[:10]
     return f"{readable}-{digest}" if readable else digest
+
+
+def stored_aging_frame(raw: pd.DataFrame) -> pd.DataFrame:
+    """A system's stored family aging with ``metrics.aging``'s column names: money as float, key as Int64."""
+    out = raw.astype({c: "float64" for c in raw.columns if c != "guarantor_id"})
+    out["guarantor_id"] = pd.to_numeric(raw["guarantor_id"]).astype("Int64")
+    return out.sort_values("guarantor_id", ignore_index=True)
 
 
 def parse_query(url: str, allowed: Iterable[str]) -> dict[str, str]:

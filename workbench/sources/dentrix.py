@@ -31,7 +31,7 @@ import pandas as pd
 
 from workbench import model
 from workbench.errors import SourceError, UsageError
-from workbench.sources.base import Progress, SourceInfo, register
+from workbench.sources.base import Progress, SourceInfo, register, stored_aging_frame
 from workbench.sources.odbc import chosen_reader, parse_odbc_url, reader_factory
 from workbench.sources.sql import SqlReader
 
@@ -209,14 +209,15 @@ class DentrixViews:
         return frames
 
     def stored_aging(self, clinic_id: int | None = None) -> pd.DataFrame:
-        """The guarantor balances Dentrix keeps (v_guarantor_balance), named as ``metrics.aging`` names them."""
+        """The guarantor balances Dentrix keeps (v_guarantor_balance), named as ``metrics.aging`` names them.
+
+        The public view has no clinic, so ``clinic_id`` cannot narrow it."""
         with closing(self._open()) as reader:
             raw = self._select(reader, "guarantor_balance")
-        out = raw.astype({c: "float64" for c in raw.columns if c != "guarantor_id"})
-        out["guarantor_id"] = pd.to_numeric(raw["guarantor_id"]).astype("Int64")
+        out = stored_aging_frame(raw)
         out["balance"] = out[["bal_0_30", "bal_31_60", "bal_61_90", "bal_over_90"]].sum(axis=1)
         out["ins_est"] = np.nan  # not in the public view
-        return out.sort_values("guarantor_id", ignore_index=True)
+        return out
 
     def _map(self, table: str, raw: pd.DataFrame, providers: Mapping[str, int]) -> pd.DataFrame:
         df = raw.copy()

@@ -18,7 +18,7 @@ import pandas as pd
 
 from workbench import model
 from workbench.errors import SourceError, SourceNotFoundError
-from workbench.sources.base import Progress, SourceInfo, register
+from workbench.sources.base import Progress, SourceInfo, register, stored_aging_frame
 from workbench.sources.odbc import chosen_reader, parse_odbc_url, reader_factory
 from workbench.sources.sql import DbApiReader, SqlReader
 
@@ -188,9 +188,7 @@ class OpenDentalSQL:
         sql = STORED_AGING_SQL + (" AND ClinicNum = ?" if clinic_id is not None else "")
         with closing(self._open()) as reader:
             raw = reader.frame(sql, [] if clinic_id is None else [clinic_id])
-        out = raw.astype({c: "float64" for c in raw.columns if c != "guarantor_id"})
-        out["guarantor_id"] = pd.to_numeric(raw["guarantor_id"]).astype("Int64")
-        return out.sort_values("guarantor_id", ignore_index=True)
+        return stored_aging_frame(raw)
 
     def watermarks(self, tables: Sequence[str]) -> dict[str, str]:
         """Per table that keeps change stamps, the latest stamp now (take it before reading)."""
