@@ -310,6 +310,71 @@ def schedule_install(
     out.print(install_lines("cron" if cron else "systemd", command), end="")
 
 
+SIMULATED = {"opendental-api": "Open Dental API", "ascend-api": "Dentrix Ascend API"}
+
+
+@app.command()
+def simulate(
+    system: Annotated[str, typer.Argument(help="opendental-api or ascend-api.")],
+    source: Annotated[
+        str, typer.Option("--source", "-s", help="Practice to serve: demo:... or opendental+sqlite:...")
+    ] = "demo:",
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0: any free port).")] = 8123,
+    mode: Annotated[
+        str, typer.Option(help="Open Dental: remote (100 rows a page), local or service (1000).")
+    ] = "remote",
+    rate: Annotated[float | None, typer.Option(help="Throttle: requests per second (default: none).")] = None,
+    fault: Annotated[
+        list[str] | None, typer.Option(help="Inject a fault, e.g. throttle:path=/procedurelogs,times=5 (repeatable).")
+    ] = None,
+) -> None:
+    """Serve a practice through a simulated Open Dental API or Dentrix Ascend API, until Ctrl-C.
+
+    Credentials come from the variables the clients read (OD_DEVELOPER_KEY and OD_CUSTOMER_KEY;
+    ASCEND_CLIENT_ID and ASCEND_CLIENT_SECRET); where unset, throwaway ones are made and shown.
+    """
+    import secrets as token_source
+    import threading
+
+    from workbench.simulators import FaultPlan, ascend_api, database_for, opendental_api, parse_fault, serve
+
+    if system not in SIMULATED:
+        raise UsageError(f"unknown system {system!r}; choose one of {', '.join(SIMULATED)}")
+    try:
+        plan = FaultPlan([parse_fault(spec) for spec in fault or []])
+    except (ValueError, TypeError) as exc:
+        raise UsageError(f"--fault: {exc}") from None
+    database = database_for(source)
+    names = (
+        ("OD_DEVELOPER_KEY", "OD_CUSTOMER_KEY")
+        if system == "opendental-api"
+        else ("ASCEND_CLIENT_ID", "ASCEND_CLIENT_SECRET")
+    )
+    made = {n: f"sim-{token_source.token_hex(6)}" for n in names if not os.environ.get(n)}
+    first, second = (os.environ.get(n) or made[n] for n in names)
+    if system == "opendental-api":
+        if mode not in opendental_api.PAGE_LIMITS:
+            raise UsageError(f"--mode must be one of {', '.join(opendental_api.PAGE_LIMITS)}")
+        server = opendental_api.app(database, first, second, mode=mode, rate=rate, faults=plan)
+    else:
+        server = ascend_api.app(database, first, second, "demo-org", rate=rate, faults=plan)
+    try:
+        with serve(server, port=port) as base:
+            if system == "opendental-api":
+                client_url = f"opendental+api:{base}/api/v1?mode={mode}&rate={rate or 1000:g}"
+            else:
+                client_url = f"ascend+api:{base}?organization_id=demo-org"
+            out.print(f"{SIMULATED[system]} simulator serving {database.name} on {base} (Ctrl-C stops)")
+            for name, value in made.items():
+                out.print(f"  export {name}={value}    # throwaway key for this simulator")
+            out.print(f"  try: workbench refresh --source '{client_url}'")
+            threading.Event().wait()
+    except KeyboardInterrupt:
+        out.print("simulator stopped")
+    except (OSError, RuntimeError) as exc:
+        raise UsageError(f"cannot serve on 127.0.0.1:{port}: {exc}") from None
+
+
 @app.command()
 def sources() -> None:
     """List the source URL schemes this workbench knows."""

@@ -273,7 +273,8 @@ def conform(table: str, frame: pd.DataFrame) -> pd.DataFrame:
                 unknown = set(values.dropna().unique()) - set(dtype.categories)
                 if unknown:
                     raise SchemaError(f"{table}.{column}: unknown value(s) {sorted(map(str, unknown))}")
-                out[column] = values.astype(dtype)
+                # the model's category order, whatever order the source built (unordered dtypes compare equal)
+                out[column] = pd.Series(pd.Categorical(values, categories=dtype.categories), index=values.index)
             else:
                 out[column] = values.astype(dtype)
         except (TypeError, ValueError) as exc:

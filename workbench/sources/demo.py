@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 from workbench.config import cache_root
 from workbench.demo import generate
@@ -10,7 +11,7 @@ from workbench.errors import UsageError
 from workbench.sources.base import parse_query, register
 from workbench.sources.opendental_sql import OpenDentalSQL, sqlite_source
 
-__all__ = ["demo_source"]
+__all__ = ["demo_database", "demo_source"]
 
 DEFAULTS = {"patients": 2000, "years": 3, "seed": 7}
 
@@ -27,19 +28,30 @@ def _int_option(query: dict[str, str], name: str) -> int:
     return value
 
 
-def demo_source(url: str = "demo:") -> OpenDentalSQL:
-    """``demo:?patients=N&years=Y&seed=S&end=YYYY-MM-DD`` (end defaults to today)."""
+def _options(url: str) -> tuple[int, int, int, date]:
     query = parse_query(url, [*DEFAULTS, "end"])
     patients, years, seed = (_int_option(query, k) for k in DEFAULTS)
     try:
         end = date.fromisoformat(query["end"]) if "end" in query else date.today()
     except ValueError:
         raise UsageError(f"demo: option end must be a date YYYY-MM-DD, got {query['end']!r}") from None
-    canonical = f"demo:?patients={patients}&years={years}&seed={seed}&end={end.isoformat()}"
+    return patients, years, seed, end
+
+
+def demo_database(url: str = "demo:") -> Path:
+    """The demo practice's Open Dental database file for ``url``, generated on first use."""
+    patients, years, seed, end = _options(url)
     path = cache_root() / "demo" / f"demo-p{patients}-y{years}-s{seed}-{end.isoformat()}.db"
     if not path.exists():
         generate(path, patients=patients, years=years, seed=seed, end=end)
-    return sqlite_source(path, url=canonical, system="Demo practice (Open Dental schema)", data_as_of=end)
+    return path
+
+
+def demo_source(url: str = "demo:") -> OpenDentalSQL:
+    """``demo:?patients=N&years=Y&seed=S&end=YYYY-MM-DD`` (end defaults to today)."""
+    patients, years, seed, end = _options(url)
+    canonical = f"demo:?patients={patients}&years={years}&seed={seed}&end={end.isoformat()}"
+    return sqlite_source(demo_database(url), url=canonical, system="Demo practice (Open Dental schema)", data_as_of=end)
 
 
 register(

@@ -16,7 +16,6 @@ Sessions are made read-only where the server allows it, and only SELECTs are sen
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from urllib.parse import parse_qsl, quote
 import pandas as pd
 
 from workbench.errors import SourceError, UsageError
+from workbench.secrets import lookup_secret, scrub
 from workbench.sources.sql import DbApiReader, SqlReader, require_select
 
 __all__ = ["OdbcSettings", "chosen_reader", "parse_odbc_url", "reader_factory"]
@@ -46,23 +46,7 @@ class OdbcSettings:
 
     def password(self) -> str | None:
         """The password from the environment or the keyring, if the URL names one."""
-        if self.password_env:
-            value = os.environ.get(self.password_env)
-            if value is None:
-                raise SourceError(f"the environment variable {self.password_env} (password_env) is not set")
-            return value
-        if self.password_keyring:
-            try:
-                import keyring
-            except ImportError:
-                raise SourceError("password_keyring needs the keyring package (pip install keyring)") from None
-            value = keyring.get_password(self.password_keyring, self.user or "")
-            if value is None:
-                raise SourceError(
-                    f"no password in the keyring for service {self.password_keyring!r}, user {self.user!r}"
-                )
-            return str(value)
-        return None
+        return lookup_secret("password", self.password_env, self.password_keyring, self.user or "")
 
     def full_connection_string(self) -> str:
         """The connection string with the password added (never log or show this)."""
@@ -110,11 +94,10 @@ def parse_odbc_url(url: str, scheme: str, extra_options: Sequence[str] = ()) -> 
 
 def _scrub(message: str, settings: OdbcSettings) -> str:
     """A driver error as one line, without the password in it."""
-    text = " ".join(str(message).split())
     secret = None
     with contextlib.suppress(SourceError):
         secret = settings.password()
-    return text.replace(secret, "***") if secret else text
+    return scrub(message, [secret])
 
 
 def _pyodbc_connection(settings: OdbcSettings) -> Any:

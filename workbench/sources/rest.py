@@ -1,0 +1,210 @@
+"""The HTTP layer of the REST sources: one request at a time, paced, retried, and failing in one line.
+
+``RestClient`` wraps an ``httpx.Client`` with what every practice API needs:
+
+- pacing: at most ``rate`` requests per second (Open Dental's Remote API throttles GETs);
+- 429 Too Many Requests: wait what ``Retry-After`` says (seconds or an HTTP date), then try again;
+- 5xx, timeouts, dropped connections and replies cut short: exponential back-off with full jitter,
+  a bounded number of attempts;
+- 401: one call to ``on_unauthorized`` (a source refreshes its OAuth token there), then give up;
+- any other failure: a ``SourceError`` naming the request (resource and page) and the reason, with
+  every secret masked.
+
+Requests are sequential: never more than one in flight per client.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import email.utils
+import json
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from workbench.errors import SourceError
+from workbench.secrets import scrub
+
+__all__ = ["RestClient", "RetryPolicy"]
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to try: attempts per request for errors, and a separate budget for 429 replies."""
+
+    attempts: int = 5  # 5xx, timeouts, broken replies
+    throttled_attempts: int = 60  # 429s are expected under a throttle: waiting is the cure
+    backoff: float = 0.5  # first back-off ceiling, seconds; doubles per attempt
+    backoff_max: float = 20.0
+    retry_after_max: float = 120.0  # a Retry-After beyond this is an error, not a wait
+    timeout: float = 30.0
+
+
+class _Pacer:
+    """Spaces requests ``1/rate`` seconds apart (no pacing when rate is None)."""
+
+    def __init__(self, rate: float | None) -> None:
+        self.interval = 1.0 / rate if rate else 0.0
+        self._next = 0.0
+
+    def wait(self) -> None:
+        if not self.interval:
+            return
+        now = time.monotonic()
+        if self._next > now:
+            time.sleep(self._next - now)
+        self._next = max(now, self._next) + self.interval
+
+    def hold(self, seconds: float) -> None:
+        """The server asked us to wait: nothing goes out before then."""
+        self._next = max(self._next, time.monotonic() + seconds)
+
+
+def retry_after_seconds(value: str | None, default: float = 1.0) -> float:
+    """A Retry-After header (delay in seconds, or an HTTP date) as seconds from now."""
+    if not value:
+        return default
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return default
+    return max(0.0, when.timestamp() - time.time())
+
+
+class _TransientError(Exception):
+    """A transient failure: ``kind`` is "throttled" (wait ``wait`` s), "unauthorized" or "error" (back off)."""
+
+    def __init__(self, reason: str, kind: str = "error", wait: float = 0.0) -> None:
+        super().__init__(reason)
+        self.kind = kind
+        self.wait = wait
+
+
+class RestClient:
+    """A paced, retrying JSON client for one API (see the module docstring)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        system: str,
+        headers: Callable[[], Mapping[str, str]],
+        secrets: Callable[[], list[str | None]],
+        rate: float | None = None,
+        policy: RetryPolicy | None = None,
+        on_unauthorized: Callable[[], None] | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.system = system
+        self.policy = policy or RetryPolicy()
+        self._headers = headers
+        self._secrets = secrets
+        self._pacer = _Pacer(rate)
+        self._on_unauthorized = on_unauthorized
+        self._http = httpx.Client(base_url=base_url.rstrip("/"), timeout=self.policy.timeout, transport=transport)
+        self.requests = 0  # sent, retries included (for benchmarks and tests)
+        self.throttled = 0  # 429 replies received
+        self.server_time: datetime | None = None  # the last reply's Date header (the server's clock, UTC)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> RestClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def fail(self, what: str, reason: str) -> SourceError:
+        """The error for ``what`` (a request, a page) with secrets masked."""
+        return SourceError(scrub(f"{self.system}: {what}: {reason}", self._secrets()))
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        what: str,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        data: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Any:
+        """Send one request (retrying as the policy allows) and return its JSON body."""
+        errors = throttles = 0
+        reauthorized = False
+        while True:
+            self._pacer.wait()
+            try:
+                return self._once(method, path, params, json_body, data, headers, what)
+            except _TransientError as retry:
+                if retry.kind == "throttled":
+                    throttles += 1
+                    self.throttled += 1
+                    wait = retry.wait
+                    if throttles >= self.policy.throttled_attempts:
+                        raise self.fail(what, f"still throttled (429) after {throttles} attempts") from None
+                    if wait > self.policy.retry_after_max:
+                        raise self.fail(what, f"throttled (429) with Retry-After of {wait:.0f} s") from None
+                    self._pacer.hold(wait)
+                    time.sleep(wait)
+                    continue
+                if retry.kind == "unauthorized":
+                    if reauthorized or self._on_unauthorized is None:
+                        raise self.fail(what, f"refused (401): {retry}") from None
+                    reauthorized = True
+                    self._on_unauthorized()
+                    continue
+                errors += 1
+                if errors >= self.policy.attempts:
+                    raise self.fail(what, f"{retry} (gave up after {errors} attempts)") from None
+                ceiling = min(self.policy.backoff_max, self.policy.backoff * 2 ** (errors - 1))
+                time.sleep(random.uniform(0, ceiling))
+
+    def _once(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        json_body: Any,
+        data: Mapping[str, str] | None,
+        headers: Mapping[str, str] | None,
+        what: str,
+    ) -> Any:
+        self.requests += 1
+        try:
+            reply = self._http.request(
+                method, path, params=params, json=json_body, data=data, headers={**self._headers(), **(headers or {})}
+            )
+        except httpx.TimeoutException:
+            raise _TransientError(f"no reply within {self.policy.timeout:g} s") from None
+        except httpx.TransportError as exc:
+            raise _TransientError(f"connection failed ({type(exc).__name__}: {exc})") from None
+        status = reply.status_code
+        with contextlib.suppress(TypeError, ValueError):
+            self.server_time = email.utils.parsedate_to_datetime(reply.headers.get("Date", ""))
+        if status == 429:
+            raise _TransientError("throttled", "throttled", retry_after_seconds(reply.headers.get("Retry-After")))
+        if status == 401:
+            raise _TransientError(_explanation(reply), "unauthorized")
+        if status >= 500:
+            raise _TransientError(f"server error {status}")
+        if status >= 400:
+            raise self.fail(what, f"refused ({status}): {_explanation(reply)}")
+        try:
+            return reply.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise _TransientError(f"malformed JSON reply ({len(reply.content)} bytes)") from None
+
+
+def _explanation(reply: httpx.Response) -> str:
+    """The server's own words for a 4xx, on one line and short."""
+    text = reply.text.strip().strip('"')
+    return " ".join(text.split())[:200] or reply.reason_phrase
