@@ -2,7 +2,8 @@
 
 ``RestClient`` wraps an ``httpx.Client`` with what every practice API needs:
 
-- pacing: at most ``rate`` requests per second (Open Dental's Remote API throttles GETs);
+- pacing: at most ``rate`` requests per second (Open Dental's Remote API throttles GETs), slowed by a
+  tenth on every 429 so that a rate set too high settles under the server's;
 - 429 Too Many Requests: wait what ``Retry-After`` says (seconds or an HTTP date), then try again;
 - 5xx, timeouts, dropped connections and replies cut short: exponential back-off with full jitter,
   a bounded number of attempts;
@@ -61,8 +62,10 @@ class _Pacer:
         self._next = max(now, self._next) + self.interval
 
     def hold(self, seconds: float) -> None:
-        """The server asked us to wait: nothing goes out before then."""
+        """The server asked us to wait: nothing goes out before then, and later requests go slower
+        (a 10% cut per 429, so a rate set above the office's API tier settles just under it)."""
         self._next = max(self._next, time.monotonic() + seconds)
+        self.interval *= 1.1
 
 
 def retry_after_seconds(value: str | None, default: float = 1.0) -> float:
