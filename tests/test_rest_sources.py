@@ -12,6 +12,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
+import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
@@ -423,3 +425,57 @@ def test_reports_over_the_apis_keep_every_key_out_of_notebooks_html_logs_and_cac
     for path in files:
         data = path.read_bytes()
         assert not any(secret.encode() in data for secret in SECRETS), path
+
+
+# -- reply shapes seen from live servers (recorded, trimmed) ---------------------------------------------
+
+RECORDED = {
+    # money as a string and AptNum as "0" (newer servers), as a number and an int (older ones)
+    "/api/v1/procedurelogs": [
+        {"ProcNum": 20, "PatNum": 12, "AptNum": "0", "ProcDate": "2022-05-05", "ProcFee": "130.00",
+         "ProcStatus": "C", "ProvNum": 2, "ClinicNum": 0, "CodeNum": 2, "procCode": "D0120",
+         "descript": "periodic oral evaluation", "UnitQty": 1, "BaseUnits": 0, "DateTStamp": "2022-05-05 07:00:34",
+         "serverDateTime": "2022-05-05 09:00:34"},
+        {"ProcNum": 21, "PatNum": 12, "AptNum": 7, "ProcDate": "0001-01-01", "ProcFee": 95.5, "ProcStatus": "TP",
+         "ProvNum": 2, "ClinicNum": 3, "CodeNum": 3, "procCode": "D1110", "descript": "prophylaxis - adult",
+         "UnitQty": 2, "BaseUnits": 1, "DateTStamp": "2022-05-06 07:00:34"},
+    ],
+    "/api/v1/procedurecodes": [{"CodeNum": 2, "ProcCode": "D0120", "procCat": "Diagnostic"}],
+    # booleans as "true"/"false" and as JSON booleans
+    "/api/v1/providers": [
+        {"ProvNum": 2, "Abbr": "DOC2", "FName": "Ada", "LName": "Molar", "Suffix": "DDS", "IsSecondary": "false",
+         "IsHidden": False},
+        {"ProvNum": 3, "Abbr": "HYG1", "FName": "Bo", "LName": "Floss", "Suffix": "", "IsSecondary": True,
+         "IsHidden": "true"},
+    ],
+}  # fmt: skip
+
+
+def _recorded(request: httpx.Request) -> httpx.Response:
+    if request.url.path.endswith("/queries/ShortQuery"):  # DateTP: ShortQuery datetimes carry a "T"
+        return httpx.Response(200, json=[{"procedure_id": 21, "date_planned": "2022-04-01T00:00:00"}])
+    offset = int(request.url.params.get("Offset", 0))
+    return httpx.Response(200, json=RECORDED[request.url.path] if offset == 0 else [])
+
+
+def test_recorded_reply_shapes_map_alike() -> None:
+    api = OpenDentalAPI(parse_api_url("opendental+api:local"), transport=httpx.MockTransport(_recorded))
+    frames = api.read(["procedures", "providers"])
+    procs, provs = frames["procedures"], frames["providers"]
+    assert procs["fee"].tolist() == [130.0, 95.5 * 3]
+    assert procs["appointment_id"].isna().tolist() == [True, False]
+    assert procs["status"].tolist() == ["completed", "planned"]
+    assert procs["date"].isna().tolist() == [False, True]  # 0001-01-01 is no date
+    assert procs["date_planned"].isna().tolist() == [True, False]
+    assert procs["category"].tolist()[0] == "Diagnostic" and pd.isna(procs["category"].iloc[1])
+    assert provs["is_hygienist"].tolist() == [False, True] and provs["hidden"].tolist() == [False, True]
+    assert provs["name"].tolist() == ["Ada Molar, DDS", "Bo Floss"]
+
+
+def test_a_reply_that_is_not_a_list_names_the_page() -> None:
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, json={"Message": "eConnector offline"}))
+    api = OpenDentalAPI(parse_api_url("opendental+api:local"), transport=transport)
+    with pytest.raises(
+        SourceError, match=r"GET /providers, page 1 \(Offset=0\): expected a JSON list of rows, got dict"
+    ):
+        api.read(["providers"])

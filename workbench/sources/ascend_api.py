@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+import httpx
 import pandas as pd
 
 from workbench import model
@@ -180,7 +181,9 @@ def _text(values: pd.Series) -> pd.Series:
 class AscendAPI:
     """Canonical frames from Dentrix Ascend (see the module docstring)."""
 
-    def __init__(self, settings: AscendSettings, policy: RetryPolicy | None = None) -> None:
+    def __init__(
+        self, settings: AscendSettings, policy: RetryPolicy | None = None, transport: httpx.BaseTransport | None = None
+    ) -> None:
         self.settings = settings
         self._credentials: tuple[str, str] | None = None
         self._token: str | None = None
@@ -188,7 +191,9 @@ class AscendAPI:
         self.tokens_fetched = 0
         policy = policy or RetryPolicy(timeout=settings.timeout)
         secrets = self._secrets
-        self._auth = RestClient(settings.base, "Dentrix Ascend API", headers=dict, secrets=secrets, policy=policy)
+        self._auth = RestClient(
+            settings.base, "Dentrix Ascend API", headers=dict, secrets=secrets, policy=policy, transport=transport
+        )
         self.client = RestClient(
             settings.base + API_PATH,
             "Dentrix Ascend API",
@@ -197,6 +202,7 @@ class AscendAPI:
             rate=settings.rate,
             policy=policy,
             on_unauthorized=self._forget_token,
+            transport=transport,
         )
 
     def _secrets(self) -> list[str | None]:

@@ -31,6 +31,7 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+import httpx
 import pandas as pd
 
 from workbench import model
@@ -263,7 +264,9 @@ def _packed_interval(values: pd.Series) -> pd.Series:
 class OpenDentalAPI:
     """Canonical frames from the Open Dental API (see the module docstring)."""
 
-    def __init__(self, settings: ApiSettings, policy: RetryPolicy | None = None) -> None:
+    def __init__(
+        self, settings: ApiSettings, policy: RetryPolicy | None = None, transport: httpx.BaseTransport | None = None
+    ) -> None:
         self.settings = settings
         self._keys: tuple[str, str] | None = None
         self.client = RestClient(
@@ -273,6 +276,7 @@ class OpenDentalAPI:
             secrets=lambda: list(self._keys or ()),
             rate=settings.rate,
             policy=policy or RetryPolicy(timeout=settings.timeout),
+            transport=transport,
         )
         self.page_rows = PAGE_ROWS[settings.mode]
         self._sql = OpenDentalSQL(
