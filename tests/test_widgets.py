@@ -82,3 +82,63 @@ def test_explore_notebook_runs_headless(demo_url: str, tmp_path: Path) -> None:
     executed = nbformat.read(out, as_version=4)
     mimetypes = {m for c in executed.cells for o in c.get("outputs", []) for m in o.get("data", {})}
     assert "application/vnd.jupyter.widget-view+json" in mimetypes  # the explorer displayed as a widget
+
+
+# -- report notebooks: parameters as controls ------------------------------------------------------------
+
+
+def _report_namespace(name: str, demo_url: str, cache: Path) -> tuple[dict, Path]:
+    """A report notebook's namespace after its parameters cell, pointed at the small demo practice."""
+    path = resource_dir("notebooks") / f"{name}.ipynb"
+    notebook = nbformat.read(path, as_version=4)
+    namespace: dict = {}
+    exec(notebook.cells[0].source, namespace)
+    namespace.update(source=demo_url, cache_dir=str(cache))
+    return namespace, path
+
+
+def test_report_parameters_become_controls_that_rerun_the_report(
+    demo_url: str, demo_frames: dict, tmp_path: Path
+) -> None:
+    from workbench import metrics
+    from workbench.widgets import ReportControls, _cells_after, _parameter_names
+
+    namespace, path = _report_namespace("aging", demo_url, tmp_path)
+    names = [n for n in _parameter_names(path) if n not in {"cache_dir", "interactive"}]
+    controls = ReportControls(namespace, names, _cells_after(path, "parameter_controls("))
+    assert set(controls.controls) == {"source", "as_of", "redact", "top_n", "trend_months", "proc_lifo"}
+    assert type(controls.controls["as_of"]).__name__ == "DatePicker"
+    assert type(controls.controls["redact"]).__name__ == "Checkbox"
+
+    controls.controls["as_of"].value = date(2026, 6, 30)
+    controls.controls["top_n"].value = 5
+    assert namespace["as_of"] == "2026-06-30" and namespace["top_n"] == 5
+    controls.update()
+    june = metrics.aging_summary(metrics.aging(demo_frames, "2026-06-30"))
+    assert controls.status.value == ""
+    assert namespace["summary"]["total"] == pytest.approx(june["total"])
+
+    controls.controls["as_of"].value = date(2025, 12, 31)
+    controls.update()
+    december = metrics.aging_summary(metrics.aging(demo_frames, "2025-12-31"))
+    assert namespace["summary"]["total"] == pytest.approx(december["total"]) != pytest.approx(june["total"])
+
+
+def test_a_bad_control_value_is_one_line_in_the_panel(demo_url: str, tmp_path: Path) -> None:
+    from workbench.widgets import ReportControls, _cells_after
+
+    namespace, path = _report_namespace("recall", demo_url, tmp_path)
+    controls = ReportControls(namespace, ["source", "as_of"], _cells_after(path, "parameter_controls("))
+    controls.controls["source"].value = "nosuch:practice"
+    controls.update()
+    assert controls.status.value.startswith("<b>error:</b> unknown source scheme 'nosuch:'")
+
+
+def test_under_papermill_the_controls_cell_shows_nothing(demo_url: str, tmp_path: Path) -> None:
+    from workbench.widgets import parameter_controls
+
+    for name in ("aging", "production", "recall"):
+        namespace, path = _report_namespace(name, demo_url, tmp_path)
+        assert parameter_controls(namespace, str(path), interactive=False) is None
+        widget = parameter_controls(namespace, str(path), interactive=True)
+        assert widget is not None and len(widget.children) == 3  # controls, button row, report panel

@@ -84,7 +84,12 @@ def render_report(
     logo_uri = _data_uri(Path(logo)) if logo else None
     practice = connect(source, cache_dir=cache_dir)
     manifest = practice.manifest  # extracts into the cache once, outside the kernel
-    parameters: dict[str, Any] = {"source": source, "cache_dir": str(cache_root(cache_dir)), "redact": redact}
+    parameters: dict[str, Any] = {
+        "source": source,
+        "cache_dir": str(cache_root(cache_dir)),
+        "redact": redact,
+        "interactive": False,  # no controls: the report renders static
+    }
     if spec.dated == "as_of":
         day = resolve_as_of(as_of, practice.data_as_of)
         parameters["as_of"] = day.isoformat()

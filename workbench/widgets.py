@@ -8,7 +8,10 @@ The logic lives here, not in the notebook, so tests drive it: set a control's va
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import ast
+import datetime as dt
+import json
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +25,7 @@ from workbench.formatting import money, pct
 from workbench.periods import trailing_months
 from workbench.practice import Practice, connect
 
-__all__ = ["Explorer"]
+__all__ = ["Explorer", "ReportControls", "parameter_controls"]
 
 
 class Explorer:
@@ -154,3 +157,119 @@ def _empty_months() -> pd.DataFrame:
 
 def _empty_aging() -> pd.DataFrame:
     return pd.DataFrame({c: [0.0] for c in ("bal_0_30", "bal_31_60", "bal_61_90", "bal_over_90")})
+
+
+# -- report notebooks: parameters as controls ---------------------------------------------------------------
+
+CHOICES = {
+    "write_offs": ["payment_date", "procedure_date"],
+    "attribution": ["treating", "primary"],
+}
+DATES = {"as_of", "start", "end"}
+HIDDEN = {"cache_dir", "interactive", "collection_adjustments"}
+
+
+def _control(name: str, value: Any) -> widgets.ValueWidget:
+    """A control that fits the parameter: a date picker, a choice, a tick box, a number or text."""
+    label = name.replace("_", " ").capitalize()
+    style = {"description_width": "initial"}
+    if name in DATES:
+        day = dt.date.fromisoformat(value) if isinstance(value, str) else value
+        return widgets.DatePicker(value=day, description=label, style=style)
+    if name in CHOICES:
+        return widgets.Dropdown(options=CHOICES[name], value=value, description=label, style=style)
+    if isinstance(value, bool):
+        return widgets.Checkbox(value=value, description=label, indent=False)
+    if isinstance(value, int):
+        return widgets.BoundedIntText(value=value, min=1, max=1000, description=label, style=style)
+    return widgets.Text(
+        value="" if value is None else str(value), description=label, style=style, continuous_update=False
+    )
+
+
+def _as_parameter(name: str, value: Any) -> Any:
+    """A control's value as the notebook's parameter (dates as YYYY-MM-DD, blank dates as None)."""
+    if name in DATES:
+        return value.isoformat() if value else None
+    return value
+
+
+def run_code(code: str, namespace: dict[str, Any]) -> None:
+    """Run a cell's code in ``namespace`` and display its last expression, as a notebook would."""
+    from IPython.display import display
+
+    tree = ast.parse(code)
+    last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+    assert last is None or isinstance(last, ast.Expr)
+    exec(compile(tree, "<report cell>", "exec"), namespace)
+    if last is not None:
+        result = eval(compile(ast.Expression(last.value), "<report cell>", "eval"), namespace)
+        if result is not None:
+            display(result)
+
+
+class ReportControls:
+    """A report notebook's parameters as controls: each change is written into the notebook's namespace,
+    and "Update report" runs the report's cells again, for the values shown, into the panel below."""
+
+    def __init__(self, namespace: dict[str, Any], names: Sequence[str], cells: Callable[[], list[str]]) -> None:
+        self.namespace = namespace
+        self._cells = cells
+        self.controls = {name: _control(name, namespace[name]) for name in names}
+        for name, control in self.controls.items():
+            control.observe(lambda change, name=name: self._set(name, change["new"]), names="value")
+        self.update_button = widgets.Button(description="Update report", icon="play", button_style="primary")
+        self.update_button.on_click(lambda _: self.update())
+        self.status = widgets.HTML()
+        self.output = widgets.Output()
+
+    def _set(self, name: str, value: Any) -> None:
+        self.namespace[name] = _as_parameter(name, value)
+
+    def update(self) -> None:
+        """Run the report's cells for the current values; an error shows as one line, not a traceback."""
+        self.output.clear_output()
+        self.status.value = "<i>Running…</i>"
+        with self.output:
+            try:
+                for code in self._cells():
+                    run_code(code, self.namespace)
+            except WorkbenchError as exc:
+                self.status.value = f"<b>error:</b> {exc}"
+                return
+        self.status.value = ""
+
+    def widget(self) -> widgets.Widget:
+        grid = widgets.GridBox(
+            list(self.controls.values()), layout=widgets.Layout(grid_template_columns="repeat(2, minmax(260px, 1fr))")
+        )
+        return widgets.VBox([grid, widgets.HBox([self.update_button, self.status]), self.output])
+
+
+def _cells_after(notebook: Path, marker: str) -> Callable[[], list[str]]:
+    """The code of the cells after the one containing ``marker``, read from the notebook file when asked."""
+
+    def cells() -> list[str]:
+        source = json.loads(notebook.read_text(encoding="utf-8"))
+        codes = ["".join(c["source"]) for c in source["cells"] if c["cell_type"] == "code"]
+        index = next(i for i, code in enumerate(codes) if marker in code)
+        return codes[index + 1 :]
+
+    return cells
+
+
+def parameter_controls(namespace: dict[str, Any], notebook: str, interactive: bool = True) -> widgets.Widget | None:
+    """In JupyterLab, the report's parameters as controls (see ``ReportControls``); under papermill
+    (``interactive=False``) nothing: the report renders static."""
+    if not interactive:
+        return None
+    names = [n for n in _parameter_names(Path(notebook)) if n not in HIDDEN and n in namespace]
+    return ReportControls(namespace, names, _cells_after(Path(notebook), "parameter_controls(")).widget()
+
+
+def _parameter_names(notebook: Path) -> list[str]:
+    """The names the notebook's ``parameters`` cell assigns, in order."""
+    source = json.loads(notebook.read_text(encoding="utf-8"))
+    cell = next(c for c in source["cells"] if "parameters" in c.get("metadata", {}).get("tags", []))
+    tree = ast.parse("".join(cell["source"]))
+    return [t.id for node in tree.body if isinstance(node, ast.Assign) for t in node.targets if isinstance(t, ast.Name)]
