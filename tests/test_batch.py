@@ -102,3 +102,49 @@ def test_practices_check_says_what_works(tmp_path: Path, capsys: pytest.CaptureF
     assert main(["practices", "check", "--practices", str(practices), "--cache-dir", str(tmp_path)]) == 1
     printed = capsys.readouterr().out
     assert "ok      maple: Demo practice" in printed and "FAILED  broken: unknown source scheme" in printed
+
+
+def _kpis(html_file: Path) -> list[str]:
+    soup = BeautifulSoup(html_file.read_text(), "html.parser")
+    return [node.get_text(strip=True) for node in soup.select(".wb-kpi-value")]
+
+
+def test_dask_executor_on_a_local_cluster_writes_what_the_process_pool_writes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    practices = _write(
+        tmp_path,
+        '[[practice]]\nname = "maple"\n' + GOOD.format(seed=1) + '\nreports = ["aging", "production"]\n'
+        '[[practice]]\nname = "broken"\nsource = "opendental+sqlite:///nowhere/od.db"\nreports = ["aging"]\n',
+    )
+    outputs = {}
+    for executor in ("process", "dask"):
+        out = tmp_path / executor
+        args = ["batch", "--practices", str(practices), "--out", str(out), "--as-of", "2026-10-31"]
+        args += ["--cache-dir", str(tmp_path / f"cache-{executor}"), "--jobs", "2", "--executor", executor]
+        assert main(args) == 1  # the broken practice fails on both
+        outputs[executor] = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.html"))
+    assert (
+        outputs["dask"]
+        == outputs["process"]
+        == [
+            "index.html",
+            "maple/2026-10-31/aging.html",
+            "maple/2026-10-31/production.html",
+        ]
+    )
+    for report in ("aging", "production"):
+        path = Path("maple/2026-10-31") / f"{report}.html"
+        assert _kpis(tmp_path / "dask" / path) == _kpis(tmp_path / "process" / path) != []
+    assert "no Open Dental database file at /nowhere/od.db" in capsys.readouterr().out
+
+
+def test_batch_option_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    practices = _write(tmp_path, '[[practice]]\nname = "maple"\n' + GOOD.format(seed=1))
+    assert main(["batch", "--practices", str(practices), "--executor", "ray"]) == 2
+    assert main(["batch", "--practices", str(practices), "--scheduler", "tcp://127.0.0.1:1"]) == 2
+    assert main(["batch", "--practices", str(practices), "--executor", "dask", "--scheduler", "tcp://127.0.0.1:1"]) == 2
+    err = capsys.readouterr().err
+    assert "--executor must be process or dask" in err
+    assert "--scheduler needs --executor dask" in err
+    assert "cannot reach the Dask scheduler at tcp://127.0.0.1:1" in err

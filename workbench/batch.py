@@ -1,19 +1,29 @@
-"""Many practices × reports in parallel worker processes; one failure never stops the others."""
+"""Many practices × reports in parallel; one failure never stops the others.
+
+Jobs run on any ``concurrent.futures.Executor``: by default a pool of worker processes on this machine,
+or a Dask cluster's (``dask_executor``), so a group that outgrows one machine adds workers. A worker
+renders into a scratch directory and hands the HTML back; this process writes every file, so workers
+need no access to the output folder. Each practice's cache is prepared once first; workers on other
+machines read it where ``cache_dir`` names a shared path, or extract it themselves.
+"""
 
 from __future__ import annotations
 
 import html
+import tempfile
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
+from typing import Any
 
-from workbench.errors import WorkbenchError
+from workbench.errors import UsageError, WorkbenchError
 from workbench.practices import PracticeConfig
 
-__all__ = ["Job", "JobResult", "jobs_for", "run_batch", "write_index"]
+__all__ = ["Job", "JobResult", "dask_executor", "jobs_for", "run_batch", "write_index"]
 
 
 @dataclass(frozen=True)
@@ -48,31 +58,50 @@ def jobs_for(
     return [Job(p, r, as_of, out_dir, cache) for p in practices for r in p.reports if not reports or r in reports]
 
 
-def _run(job: Job) -> JobResult:
-    """One report for one practice, in a worker process; every error becomes a result, not an exception."""
+def _folder(job: Job) -> Path:
+    return job.out_dir / job.practice.name / (job.as_of.isoformat() if job.as_of else "latest")
+
+
+def _run(job: Job) -> tuple[JobResult, bytes | None]:
+    """One report for one practice, on a worker: the result and the HTML (every error becomes a result)."""
     from workbench.reports import render_report
 
     began = time.perf_counter()
-    folder = job.out_dir / job.practice.name / (job.as_of.isoformat() if job.as_of else "latest")
     try:
-        path = render_report(
-            job.report,
-            job.practice.source,
-            folder,
-            as_of=job.as_of,
-            end=job.as_of,
-            cache_dir=job.cache_dir,
-            brand_color=job.practice.color,
-            logo=job.practice.logo,
-            redact=job.practice.redact,
-            title=job.practice.title,
-        )
-        return JobResult(job.practice.name, job.report, True, time.perf_counter() - began, path, None)
+        with tempfile.TemporaryDirectory(prefix="wb-job-") as scratch:
+            path = render_report(
+                job.report,
+                job.practice.source,
+                scratch,
+                as_of=job.as_of,
+                end=job.as_of,
+                cache_dir=job.cache_dir,
+                brand_color=job.practice.color,
+                logo=job.practice.logo,
+                redact=job.practice.redact,
+                title=job.practice.title,
+            )
+            content = path.read_bytes()
+        result = JobResult(job.practice.name, job.report, True, time.perf_counter() - began, None, None)
+        return result, content
     except WorkbenchError as exc:
-        return JobResult(job.practice.name, job.report, False, time.perf_counter() - began, None, str(exc))
+        error = str(exc)
     except Exception as exc:  # a worker must report, never die silently
         error = f"unexpected {type(exc).__name__}: {exc}"
-        return JobResult(job.practice.name, job.report, False, time.perf_counter() - began, None, error)
+    return JobResult(job.practice.name, job.report, False, time.perf_counter() - began, None, error), None
+
+
+def _write(job: Job, result: JobResult, content: bytes | None) -> JobResult:
+    """Save a worker's HTML where the job says (atomically: a half-written report never shows)."""
+    if content is None:
+        return result
+    folder = _folder(job)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{job.report}.html"
+    partial = target.with_suffix(".html.part")
+    partial.write_bytes(content)
+    partial.replace(target)
+    return replace(result, output=target)
 
 
 def _prepare(source: str, cache_dir: str | None) -> str | None:
@@ -91,18 +120,23 @@ def _prepare(source: str, cache_dir: str | None) -> str | None:
 
 
 def run_batch(
-    jobs: Sequence[Job], workers: int = 2, on_done: Callable[[JobResult], None] | None = None
+    jobs: Sequence[Job],
+    workers: int = 2,
+    on_done: Callable[[JobResult], None] | None = None,
+    executor: Executor | None = None,
 ) -> list[JobResult]:
-    """Run every job, ``workers`` processes at a time; results in the order of ``jobs``.
+    """Run every job; results in the order of ``jobs``.
 
-    First each practice's cache is prepared once (practices in parallel), so two reports of one practice
-    never extract it at the same time; then every report of the practices that could be read.
+    ``executor`` is any ``concurrent.futures.Executor`` (``dask_executor(...)`` for a Dask cluster);
+    by default ``workers`` processes here. First each practice's cache is prepared once (practices in
+    parallel), so two reports of one practice never extract it at the same time; then every report of
+    the practices that could be read.
     """
-    sources = sorted({(j.practice.source, j.cache_dir or "") for j in jobs})
-    results: dict[int, JobResult] = {}
-    with ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
+    with _executor(executor, workers) as pool:
+        sources = sorted({(j.practice.source, j.cache_dir or "") for j in jobs})
         errors = list(pool.map(_prepare, [s for s, _ in sources], [c or None for _, c in sources]))
         prepared = dict(zip(sources, errors, strict=True))
+        results: dict[int, JobResult] = {}
         futures = {}
         for i, job in enumerate(jobs):
             error = prepared[(job.practice.source, job.cache_dir or "")]
@@ -113,10 +147,47 @@ def run_batch(
                 if on_done:
                     on_done(results[i])
         for future in as_completed(futures):
-            results[futures[future]] = future.result()
+            i = futures[future]
+            results[i] = _write(jobs[i], *future.result())
             if on_done:
-                on_done(results[futures[future]])
+                on_done(results[i])
     return [results[i] for i in range(len(jobs))]
+
+
+@contextmanager
+def _executor(given: Executor | None, workers: int) -> Iterator[Executor]:
+    if given is not None:
+        yield given
+        return
+    with ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
+        yield pool
+
+
+@contextmanager
+def dask_executor(scheduler: str | None = None, workers: int = 2) -> Iterator[Executor]:
+    """A Dask cluster as an executor: the scheduler at ``scheduler`` (e.g. tcp://10.0.0.9:8786), or a
+    local cluster of ``workers`` worker processes when none is given."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise UsageError("--executor dask needs the distributed package (pip install distributed)") from None
+    cluster: Any = None
+    try:
+        if scheduler:
+            client = Client(scheduler, timeout=5)
+        else:
+            cluster = LocalCluster(
+                n_workers=max(1, workers), threads_per_worker=1, processes=True, dashboard_address=None
+            )
+            client = Client(cluster)
+    except OSError as exc:
+        raise UsageError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+    try:
+        yield client.get_executor(pure=False)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
 
 
 def write_index(results: Sequence[JobResult], out_dir: Path) -> Path:

@@ -188,13 +188,19 @@ def batch(
     reports: Annotated[list[str] | None, typer.Option("--report", help="Only these reports (repeatable).")] = None,
     as_of: Annotated[str | None, typer.Option("--as-of", help="As-of / period end date, YYYY-MM-DD.")] = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes.")] = 2,
+    executor: Annotated[str, typer.Option(help="process (this machine) or dask (a Dask cluster).")] = "process",
+    scheduler: Annotated[
+        str | None, typer.Option(help="Dask scheduler address, e.g. tcp://10.0.0.9:8786 (default: a local cluster).")
+    ] = None,
     out_dir: OutOpt = Path("reports"),
     cache_dir: CacheOpt = None,
 ) -> None:
     """Every practice × report of the practices file, in parallel; a summary and index.html at the end."""
+    from contextlib import nullcontext
+
     from rich.table import Table
 
-    from workbench.batch import jobs_for, run_batch, write_index
+    from workbench.batch import dask_executor, jobs_for, run_batch, write_index
     from workbench.practices import load_practices
     from workbench.reports import REPORTS
 
@@ -208,8 +214,13 @@ def batch(
     bad = sorted(set(reports or []) - set(REPORTS))
     if bad:
         raise UsageError(f"unknown report(s) {', '.join(bad)}; choose from {', '.join(REPORTS)}")
+    if executor not in {"process", "dask"}:
+        raise UsageError(f"--executor must be process or dask, got {executor!r}")
+    if scheduler and executor != "dask":
+        raise UsageError("--scheduler needs --executor dask")
     todo = jobs_for(chosen, out_dir, as_of=day, cache_dir=cache_dir, reports=reports)
-    results = run_batch(todo, workers=jobs, on_done=_print_result)
+    with dask_executor(scheduler, workers=jobs) if executor == "dask" else nullcontext() as pool:
+        results = run_batch(todo, workers=jobs, on_done=_print_result, executor=pool)
     grid = Table("practice", "report", "status", "seconds", "output")
     for r in results:
         grid.add_row(
