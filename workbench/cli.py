@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from concurrent.futures import Executor
 from pathlib import Path
 from typing import Annotated
 
@@ -15,7 +16,7 @@ import typer
 from rich.console import Console
 from typer.exceptions import TyperException
 
-from workbench.batch import JobResult
+from workbench.batch import Job, JobResult
 from workbench.config import DEFAULT_BRAND_COLOR
 from workbench.errors import UsageError, WorkbenchError
 from workbench.periods import parse_date
@@ -154,6 +155,26 @@ def _print_result(result: JobResult) -> None:
         out.print(f"FAILED {result.practice}/{result.report}: {result.error}")
 
 
+def _run_jobs(jobs: list[Job], workers: int, executor: Executor | None = None) -> list[JobResult]:
+    """Run batch jobs with a line per finished job and, on a terminal, a live bar (done, failed, elapsed)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from workbench.batch import run_batch
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=out, transient=True, disable=not out.is_terminal) as bar:
+        task = bar.add_task("reports", total=len(jobs))
+        failed = 0
+
+        def finished(result: JobResult) -> None:
+            nonlocal failed
+            failed += not result.ok
+            _print_result(result)
+            bar.update(task, advance=1, description=f"reports ({failed} failed)" if failed else "reports")
+
+        return run_batch(jobs, workers=workers, on_done=finished, executor=executor)
+
+
 PracticesOpt = Annotated[
     Path | None, typer.Option("--practices", help="Practices file (default: $WORKBENCH_PRACTICES or practices.toml).")
 ]
@@ -200,7 +221,7 @@ def batch(
 
     from rich.table import Table
 
-    from workbench.batch import dask_executor, jobs_for, run_batch, write_index
+    from workbench.batch import dask_executor, jobs_for, write_index
     from workbench.practices import load_practices
     from workbench.reports import REPORTS
 
@@ -220,7 +241,7 @@ def batch(
         raise UsageError("--scheduler needs --executor dask")
     todo = jobs_for(chosen, out_dir, as_of=day, cache_dir=cache_dir, reports=reports)
     with dask_executor(scheduler, workers=jobs) if executor == "dask" else nullcontext() as pool:
-        results = run_batch(todo, workers=jobs, on_done=_print_result, executor=pool)
+        results = _run_jobs(todo, jobs, pool)
     grid = Table("practice", "report", "status", "seconds", "output")
     for r in results:
         grid.add_row(
@@ -256,7 +277,7 @@ def schedule_run(
     import subprocess
     from datetime import UTC, datetime
 
-    from workbench.batch import jobs_for, run_batch, write_index
+    from workbench.batch import jobs_for, write_index
     from workbench.practices import load_practices
     from workbench.schedule import due_practices, record_runs, schedule_lock
 
@@ -271,7 +292,7 @@ def schedule_run(
             out.print("nothing is due")
             return
         todo = jobs_for([d.practice for d in due], out_dir, cache_dir=cache_dir)
-        results = run_batch(todo, workers=jobs, on_done=_print_result)
+        results = _run_jobs(todo, jobs)
         index = write_index(results, out_dir)
         finished = {r.practice for r in results} - {r.practice for r in results if not r.ok}
         record_runs(state_file, sorted(finished), now)  # a failed practice is tried again next time
