@@ -33,6 +33,7 @@ class Job:
     as_of: date | None
     out_dir: Path
     cache_dir: str | None
+    warm_kernel: bool = True  # run in the worker's warm kernel (workbench.kernels), not a fresh one
 
 
 @dataclass(frozen=True)
@@ -52,10 +53,16 @@ def jobs_for(
     as_of: date | None = None,
     cache_dir: str | Path | None = None,
     reports: Sequence[str] | None = None,
+    warm_kernel: bool = True,
 ) -> list[Job]:
     """Every practice × each of its reports (only ``reports``, when given)."""
     cache = str(cache_dir) if cache_dir else None
-    return [Job(p, r, as_of, out_dir, cache) for p in practices for r in p.reports if not reports or r in reports]
+    return [
+        Job(p, r, as_of, out_dir, cache, warm_kernel)
+        for p in practices
+        for r in p.reports
+        if not reports or r in reports
+    ]
 
 
 def _folder(job: Job) -> Path:
@@ -64,6 +71,7 @@ def _folder(job: Job) -> Path:
 
 def _run(job: Job) -> tuple[JobResult, bytes | None]:
     """One report for one practice, on a worker: the result and the HTML (every error becomes a result)."""
+    from workbench.kernels import warm_kernel
     from workbench.reports import render_report
 
     began = time.perf_counter()
@@ -80,6 +88,7 @@ def _run(job: Job) -> tuple[JobResult, bytes | None]:
                 logo=job.practice.logo,
                 redact=job.practice.redact,
                 title=job.practice.title,
+                kernel=warm_kernel() if job.warm_kernel else None,
             )
             content = path.read_bytes()
         result = JobResult(job.practice.name, job.report, True, time.perf_counter() - began, None, None)

@@ -15,6 +15,7 @@ from workbench import __version__
 from workbench.config import DEFAULT_BRAND_COLOR, cache_root, is_color
 from workbench.errors import ReportError, UsageError, WorkbenchError
 from workbench.formatting import long_date
+from workbench.kernels import WarmKernel
 from workbench.periods import resolve_as_of, resolve_period
 from workbench.practice import connect
 
@@ -70,13 +71,15 @@ def render_report(
     kernel_name: str | None = None,
     redact: bool = False,
     keep_notebook: bool = False,
+    kernel: WarmKernel | None = None,
 ) -> Path:
     """Execute one report for the practice at ``source`` and write ``<out_dir>/<report>.html``.
 
     Dates default to the practice's last day with data (the period to January 1 of that year).
     The parameters passed to the notebook hold no secret: only the source URL, dates and options.
     ``redact`` replaces patient names with stable pseudonyms and drops birthdates and contact details.
-    ``keep_notebook`` also keeps the executed notebook as ``<out_dir>/<report>.ipynb``.
+    ``keep_notebook`` also keeps the executed notebook as ``<out_dir>/<report>.ipynb``. ``kernel`` runs
+    the notebook in a warm kernel (``workbench.kernels``) instead of a fresh one.
     """
     spec = _spec(report)
     if not is_color(brand_color):
@@ -103,7 +106,10 @@ def render_report(
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="workbench-") as tmp:
         executed = Path(tmp) / spec.notebook
-        _execute(resource_dir("notebooks") / spec.notebook, executed, parameters, kernel_name, report)
+        if kernel is not None:
+            kernel.execute(resource_dir("notebooks") / spec.notebook, executed, parameters, report)
+        else:
+            _execute(resource_dir("notebooks") / spec.notebook, executed, parameters, kernel_name, report)
         context = {
             "practice": practice.name,
             "title": title or spec.title,
@@ -128,7 +134,7 @@ def render_report(
 
 
 def _execute(notebook: Path, output: Path, parameters: dict[str, Any], kernel_name: str | None, report: str) -> None:
-    """Run the notebook in a fresh kernel. A kernel that dies or fails to start (not a cell error) gets one
+    """Run the notebook in a fresh kernel (papermill). A kernel that dies or fails to start (not a cell error) gets one
     more try: such failures are usually transient, and a scheduled run should not lose a report to one."""
     import papermill
     from papermill.exceptions import PapermillExecutionError

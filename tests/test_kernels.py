@@ -1,0 +1,71 @@
+"""The warm kernel batch workers use: same reports as a fresh kernel, no state carried between runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+from bs4 import BeautifulSoup
+
+from workbench.errors import ReportError
+from workbench.kernels import WarmKernel
+from workbench.reports import render_report
+
+pytestmark = pytest.mark.slow
+
+
+def _kpis(path: Path) -> list[str]:
+    return [n.get_text(strip=True) for n in BeautifulSoup(path.read_text(), "html.parser").select(".wb-kpi-value")]
+
+
+def _notebook(path: Path, *codes: str) -> Path:
+    book = nbformat.v4.new_notebook()
+    book.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    params = nbformat.v4.new_code_cell("value = 0")
+    params.metadata["tags"] = ["parameters"]
+    book.cells = [params, *(nbformat.v4.new_code_cell(c) for c in codes)]
+    nbformat.write(book, path)
+    return path
+
+
+@pytest.fixture
+def kernel() -> WarmKernel:
+    warm = WarmKernel()
+    yield warm
+    warm.shutdown()
+
+
+def test_reports_in_a_warm_kernel_match_a_fresh_kernel(demo_url: str, tmp_path: Path, kernel: WarmKernel) -> None:
+    for report in ("aging", "production", "recall"):
+        warm = render_report(report, demo_url, tmp_path / "warm", cache_dir=tmp_path / "c", kernel=kernel)
+        fresh = render_report(report, demo_url, tmp_path / "fresh", cache_dir=tmp_path / "c")
+        assert _kpis(warm) == _kpis(fresh) != []
+    assert kernel.starts == 1
+
+
+def test_no_variable_survives_from_one_run_to_the_next(tmp_path: Path, kernel: WarmKernel) -> None:
+    first = _notebook(tmp_path / "first.ipynb", "leftover = value * 2", "import os\nprint(os.getcwd())")
+    second = _notebook(tmp_path / "second.ipynb", "assert 'leftover' not in globals(), 'state leaked'")
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    kernel.execute(first, tmp_path / "a" / "out.ipynb", {"value": 21}, "first")
+    ran = nbformat.read(tmp_path / "a" / "out.ipynb", as_version=4)
+    assert ran.cells[-1].outputs[0]["text"].strip() == str(tmp_path / "a")  # ran in its own folder
+    assert not any("workbench-reset" in c.metadata.get("tags", []) for c in ran.cells)
+    kernel.execute(second, tmp_path / "b" / "out.ipynb", {}, "second")
+    assert kernel.starts == 1
+
+
+def test_a_failed_cell_is_one_error_and_a_dead_kernel_is_replaced(tmp_path: Path, kernel: WarmKernel) -> None:
+    bad = _notebook(tmp_path / "bad.ipynb", "raise ValueError('no such clinic')")
+    good = _notebook(tmp_path / "good.ipynb", "value + 1")
+    with pytest.raises(ReportError, match="bad report failed: ValueError: no such clinic"):
+        kernel.execute(bad, tmp_path / "bad-out.ipynb", {}, "bad")
+    kernel.execute(good, tmp_path / "good-out.ipynb", {"value": 1}, "good")
+    process = kernel._manager().provisioner.process  # the kernel process dies between runs
+    process.kill()
+    process.wait()
+    kernel.execute(good, tmp_path / "good-out2.ipynb", {"value": 2}, "good")
+    assert nbformat.read(tmp_path / "good-out2.ipynb", as_version=4).cells[-1].outputs[0]["data"]["text/plain"] == "3"
+    assert kernel.starts == 3  # the first, after the failed run, after the death
