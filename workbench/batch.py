@@ -34,6 +34,7 @@ class Job:
     out_dir: Path
     cache_dir: str | None
     warm_kernel: bool = True  # run in the worker's warm kernel (workbench.kernels), not a fresh one
+    logo: str | None = None  # the practice's logo as a data: URI (workers elsewhere cannot read our files)
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ def _run(job: Job) -> tuple[JobResult, bytes | None]:
                 end=job.as_of,
                 cache_dir=job.cache_dir,
                 brand_color=job.practice.color,
-                logo=job.practice.logo,
+                logo=job.logo,
                 redact=job.practice.redact,
                 title=job.practice.title,
                 kernel=warm_kernel() if job.warm_kernel else None,

@@ -78,13 +78,15 @@ def render_report(
     Dates default to the practice's last day with data (the period to January 1 of that year).
     The parameters passed to the notebook hold no secret: only the source URL, dates and options.
     ``redact`` replaces patient names with stable pseudonyms and drops birthdates and contact details.
-    ``keep_notebook`` also keeps the executed notebook as ``<out_dir>/<report>.ipynb``. ``kernel`` runs
+    ``logo`` is a PNG, JPEG or SVG file, or already a ``data:`` URI. ``keep_notebook`` also keeps the executed notebook as ``<out_dir>/<report>.ipynb``. ``kernel`` runs
     the notebook in a warm kernel (``workbench.kernels``) instead of a fresh one.
     """
     spec = _spec(report)
     if not is_color(brand_color):
         raise UsageError(f"brand colour must look like {DEFAULT_BRAND_COLOR}, got {brand_color!r}")
-    logo_uri = _data_uri(Path(logo)) if logo else None
+    logo_uri = (
+        logo if isinstance(logo, str) and logo.startswith("data:") else logo_data_uri(Path(logo)) if logo else None
+    )
     practice = connect(source, cache_dir=cache_dir)
     manifest = practice.manifest  # extracts into the cache once, outside the kernel
     parameters: dict[str, Any] = {
@@ -184,7 +186,7 @@ def export_html(executed: Path, context: Mapping[str, Any]) -> str:
 LOGO_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".svg": "image/svg+xml"}
 
 
-def _data_uri(path: Path) -> str:
+def logo_data_uri(path: Path) -> str:
     """The practice's logo inlined into the page (a report loads nothing from elsewhere)."""
     kind = LOGO_TYPES.get(path.suffix.lower())
     if kind is None:
