@@ -78,8 +78,9 @@ def render_report(
     Dates default to the practice's last day with data (the period to January 1 of that year).
     The parameters passed to the notebook hold no secret: only the source URL, dates and options.
     ``redact`` replaces patient names with stable pseudonyms and drops birthdates and contact details.
-    ``logo`` is a PNG, JPEG or SVG file, or already a ``data:`` URI. ``keep_notebook`` also keeps the executed notebook as ``<out_dir>/<report>.ipynb``. ``kernel`` runs
-    the notebook in a warm kernel (``workbench.kernels``) instead of a fresh one.
+    ``logo`` is a PNG, JPEG or SVG file, or already a ``data:`` URI. ``keep_notebook`` also keeps the
+    executed notebook as ``<out_dir>/<report>.ipynb``. ``kernel`` runs the notebook in a warm kernel
+    (``workbench.kernels``) instead of a fresh one.
     """
     spec = _spec(report)
     if not is_color(brand_color):
