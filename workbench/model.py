@@ -30,6 +30,7 @@ __all__ = [
     "conform",
     "empty_frame",
     "to_datetime",
+    "to_text",
     "validate",
 ]
 
@@ -248,6 +249,12 @@ def to_datetime(values: pd.Series) -> pd.Series:
     text = values.astype(TEXT)
     text = text.mask(text.str.slice(0, 4) < "1800")
     return pd.to_datetime(text, format="ISO8601").astype(DATE)
+
+
+def to_text(values: pd.Series) -> pd.Series:
+    """Text with surrounding blanks removed; empty text becomes missing (as a system's "no value" is)."""
+    text = values.astype(TEXT).str.strip()
+    return text.mask(text == "")
 
 
 def empty_frame(table: str) -> pd.DataFrame:

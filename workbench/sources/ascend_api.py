@@ -29,11 +29,13 @@ import pandas as pd
 from workbench import model
 from workbench.errors import SourceError, UsageError
 from workbench.secrets import lookup_secret
-from workbench.sources.base import Progress, SourceInfo, register, stored_aging_frame
+from workbench.sources.base import Progress, SourceInfo, lookup, register, stored_aging_frame
+from workbench.sources.opendental_sql import provider_name
 from workbench.sources.rest import RestClient, RetryPolicy
 
 __all__ = ["AscendAPI", "AscendSettings", "parse_ascend_url"]
 
+SYSTEM = "Dentrix Ascend API"
 BASES = {"prod": "https://prod.hs1api.com"}
 TOKEN_PATH = "/oauth/client_credential/accesstoken"
 API_PATH = "/ascend-gateway/api/v1"
@@ -165,19 +167,6 @@ def _ids(values: pd.Series) -> pd.Series:
     return pd.Series([v.get("id") if isinstance(v, dict) else None for v in values], dtype="Int64", index=values.index)
 
 
-def _enum(values: pd.Series, names: dict[str, str], what: str) -> pd.Series:
-    mapped = values.map(names)
-    bad = mapped.isna() & values.notna()
-    if bad.any():
-        raise SourceError(f"Dentrix Ascend API: unknown {what} {sorted(set(values[bad].astype(str)))}")
-    return mapped
-
-
-def _text(values: pd.Series) -> pd.Series:
-    text = values.astype("string").str.strip()
-    return text.mask(text == "")
-
-
 class AscendAPI:
     """Canonical frames from Dentrix Ascend (see the module docstring)."""
 
@@ -192,11 +181,11 @@ class AscendAPI:
         policy = policy or RetryPolicy(timeout=settings.timeout)
         secrets = self._secrets
         self._auth = RestClient(
-            settings.base, "Dentrix Ascend API", headers=dict, secrets=secrets, policy=policy, transport=transport
+            settings.base, SYSTEM, headers=dict, secrets=secrets, policy=policy, transport=transport
         )
         self.client = RestClient(
             settings.base + API_PATH,
-            "Dentrix Ascend API",
+            SYSTEM,
             headers=self._headers,
             secrets=secrets,
             rate=settings.rate,
@@ -239,7 +228,7 @@ class AscendAPI:
         return self.settings.url
 
     def info(self) -> SourceInfo:
-        return SourceInfo(system="Dentrix Ascend API")
+        return SourceInfo(system=SYSTEM)
 
     # -- paging ----------------------------------------------------------------------------------------
 
@@ -294,7 +283,7 @@ class AscendAPI:
         try:
             return model.conform(table, SHAPERS[table](pd.DataFrame.from_records(rows)))
         except KeyError as exc:
-            raise SourceError(f"Dentrix Ascend API: {RESOURCES[table][0]} records lack the field {exc}") from None
+            raise SourceError(f"{SYSTEM}: {RESOURCES[table][0]} records lack the field {exc}") from None
 
     def stored_aging(self, clinic_id: int | None = None) -> pd.DataFrame:
         """Ascend's aged family balances (agingbalances), as ``metrics.aging`` names them."""
@@ -345,13 +334,11 @@ class AscendAPI:
 
 
 def _providers(df: pd.DataFrame) -> pd.DataFrame:
-    name = (_text(df["firstName"]).fillna("") + " " + _text(df["lastName"]).fillna("")).str.strip()
-    suffix = _text(df["suffix"]).map(lambda s: f", {s}" if isinstance(s, str) else "")
     return pd.DataFrame(
         {
             "provider_id": df["id"],
             "abbr": df["shortName"],
-            "name": name + suffix,
+            "name": provider_name(df["firstName"], df["lastName"], df["suffix"]),
             "is_hygienist": df["providerType"] == "HYGIENIST",
             "hidden": ~df["active"].astype(bool),
         }
@@ -361,7 +348,7 @@ def _providers(df: pd.DataFrame) -> pd.DataFrame:
 def _patients(df: pd.DataFrame) -> pd.DataFrame:
     def phone(kind: str) -> pd.Series:
         numbers = [next((p["number"] for p in (v or []) if p.get("type") == kind), None) for v in df["phones"]]
-        return _text(pd.Series(numbers, index=df.index, dtype=object))
+        return model.to_text(pd.Series(numbers, index=df.index, dtype=object))
 
     return pd.DataFrame(
         {
@@ -370,14 +357,14 @@ def _patients(df: pd.DataFrame) -> pd.DataFrame:
             "last_name": df["lastName"],
             "first_name": df["firstName"],
             "birthdate": df["dateOfBirth"],
-            "status": _enum(df["status"], PATIENT_STATUS, "patient status"),
+            "status": lookup(df["status"], PATIENT_STATUS, "patient status", SYSTEM),
             "primary_provider_id": _ids(df["preferredDentist"]),
             "hygienist_id": _ids(df["preferredHygienist"]),
             "clinic_id": _ids(df["primaryLocation"]),
             "first_visit_date": df["firstVisitDate"],
-            "billing_type": _text(df["billingType"]),
+            "billing_type": model.to_text(df["billingType"]),
             "phone": phone("MOBILE").fillna(phone("HOME")),
-            "email": _text(df["emailAddress"]),
+            "email": model.to_text(df["emailAddress"]),
         }
     )
 
@@ -395,7 +382,7 @@ def _procedures(df: pd.DataFrame) -> pd.DataFrame:
             "code": code.map(lambda c: c.get("code")),
             "description": code.map(lambda c: c.get("description")),
             "category": code.map(lambda c: c.get("category")),
-            "status": _enum(df["state"], PROCEDURE_STATE, "procedure state"),
+            "status": lookup(df["state"], PROCEDURE_STATE, "procedure state", SYSTEM),
             "fee": pd.to_numeric(df["amount"]),
             "date_planned": df["treatmentPlannedDate"],
         }
@@ -443,7 +430,7 @@ def _insurance(df: pd.DataFrame) -> pd.DataFrame:
             "procedure_id": ledger.pop("procedure_id"),
             "claim_id": _ids(df["claim"]),
             **ledger,
-            "status": _enum(df["claimStatus"], CLAIM_STATUS, "claim status"),
+            "status": lookup(df["claimStatus"], CLAIM_STATUS, "claim status", SYSTEM),
             "ins_pay_est": pd.to_numeric(df["estimatedInsurance"]),
             "ins_paid": pd.to_numeric(df["insurancePaid"]),
             "write_off": pd.to_numeric(df["writeOff"]),
@@ -464,7 +451,7 @@ def _appointments(df: pd.DataFrame) -> pd.DataFrame:
             "clinic_id": _ids(df["location"]),
             "start": df["start"],
             "length_minutes": df["duration"],
-            "status": _enum(df["status"], APPOINTMENT_STATUS, "appointment status"),
+            "status": lookup(df["status"], APPOINTMENT_STATUS, "appointment status", SYSTEM),
             "is_hygiene": df["hygiene"].astype(bool),
             "is_new_patient": df["newPatient"].astype(bool),
         }

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Protocol
+from typing import Any, Protocol
 
 import pandas as pd
 
-from workbench.errors import UnknownSchemeError, UsageError
+from workbench.errors import SourceError, UnknownSchemeError, UsageError
 
 __all__ = [
     "Progress",
@@ -19,6 +19,7 @@ __all__ = [
     "Source",
     "SourceInfo",
     "cache_key",
+    "lookup",
     "open_source",
     "parse_query",
     "register",
@@ -97,6 +98,15 @@ def stored_aging_frame(raw: pd.DataFrame) -> pd.DataFrame:
     out = raw.astype({c: "float64" for c in raw.columns if c != "guarantor_id"})
     out["guarantor_id"] = pd.to_numeric(raw["guarantor_id"]).astype("Int64")
     return out.sort_values("guarantor_id", ignore_index=True)
+
+
+def lookup(values: pd.Series, mapping: Mapping[str, Any], what: str, system: str) -> pd.Series:
+    """A system's enum names mapped through ``mapping``; a name it lacks is a SourceError listing them."""
+    mapped = values.map(mapping)
+    unknown = mapped.isna() & values.notna()
+    if unknown.any():
+        raise SourceError(f"{system}: unknown {what} {sorted(set(values[unknown].astype(str)))}")
+    return mapped
 
 
 def parse_query(url: str, allowed: Iterable[str]) -> dict[str, str]:

@@ -37,7 +37,7 @@ import pandas as pd
 from workbench import model
 from workbench.errors import SourceError, UsageError
 from workbench.secrets import lookup_secret
-from workbench.sources.base import Progress, SourceInfo, register
+from workbench.sources.base import Progress, SourceInfo, lookup, register
 from workbench.sources.opendental_sql import CHANGE_CURSORS, OpenDentalSQL, map_table
 from workbench.sources.rest import RestClient, RetryPolicy
 from workbench.sources.sql import require_select
@@ -49,6 +49,7 @@ BASES = {
     "local": "http://localhost:30222/api/v1",
     "service": "http://localhost:30223/api/v1",
 }
+SYSTEM = "Open Dental API"
 PAGE_ROWS = {"remote": 100, "local": 1000, "service": 1000}
 DEFAULT_RATE = {"remote": 1.0, "local": None, "service": None}
 OPTIONS = ("mode", "developer_key_env", "customer_key_env", "keys_keyring", "rate", "timeout")
@@ -230,22 +231,8 @@ def _flag(values: pd.Series, what: str) -> pd.Series:
     known = {"true": True, "1": True, "false": False, "0": False}
     bad = ~text.isin(list(known))
     if bad.any():
-        raise SourceError(f"Open Dental API: {what}: not a true/false value: {values[bad].iloc[0]!r}")
+        raise SourceError(f"{SYSTEM}: {what}: not a true/false value: {values[bad].iloc[0]!r}")
     return text.map(known).astype(bool)
-
-
-def _code(values: pd.Series, names: dict[str, int], what: str) -> pd.Series:
-    """The API's enum names back to Open Dental's integer codes."""
-    codes = values.map(names)
-    bad = codes.isna() & values.notna()
-    if bad.any():
-        raise SourceError(f"Open Dental API: unknown {what} {sorted(set(values[bad].astype(str)))}")
-    return codes
-
-
-def _blank_to_na(values: pd.Series) -> pd.Series:
-    text = values.astype("string").str.strip()
-    return text.mask(text == "")
 
 
 def _packed_interval(values: pd.Series) -> pd.Series:
@@ -271,7 +258,7 @@ class OpenDentalAPI:
         self._keys: tuple[str, str] | None = None
         self.client = RestClient(
             settings.base,
-            "Open Dental API",
+            SYSTEM,
             headers=self._auth,
             secrets=lambda: list(self._keys or ()),
             rate=settings.rate,
@@ -376,7 +363,7 @@ class OpenDentalAPI:
         frame = pd.DataFrame.from_records(rows) if rows else pd.DataFrame(columns=list(columns))
         missing = sorted(set(columns) - set(frame.columns))
         if missing and len(frame):
-            raise SourceError(f"Open Dental API: GET /{resource}: rows lack field(s) {', '.join(missing)}")
+            raise SourceError(f"{SYSTEM}: GET /{resource}: rows lack field(s) {', '.join(missing)}")
         return frame[list(columns)].rename(columns=columns)
 
     def _providers(self) -> pd.DataFrame:
@@ -420,8 +407,8 @@ class OpenDentalAPI:
             },
             stamp,
         )
-        df["status"] = _code(df["status"], PAT_STATUS, "PatStatus")
-        df["billing_type"] = _blank_to_na(df["billing_type"])
+        df["status"] = lookup(df["status"], PAT_STATUS, "PatStatus", SYSTEM)
+        df["billing_type"] = model.to_text(df["billing_type"])
         return df
 
     def _procedures(self, stamp: dict[str, Any] | None) -> pd.DataFrame:
@@ -446,13 +433,13 @@ class OpenDentalAPI:
         )
         if not len(df):
             return df
-        df["status"] = _code(df["status"], PROC_STATUS, "ProcStatus")
+        df["status"] = lookup(df["status"], PROC_STATUS, "ProcStatus", SYSTEM)
         for column in ("appointment_id", "proc_fee", "unit_qty", "base_units", "code_num"):
             df[column] = pd.to_numeric(df[column], errors="raise")
         categories = self._frame("procedurecodes", {"CodeNum": "code_num", "procCat": "category"})
         categories["code_num"] = pd.to_numeric(categories["code_num"])
         df = df.merge(categories, on="code_num", how="left")
-        df["category"] = _blank_to_na(df["category"])
+        df["category"] = model.to_text(df["category"])
         planned = self._sql_frame(
             "SELECT ProcNum AS procedure_id, DateTP AS date_planned FROM procedurelog WHERE DateTP > ?"
             + (" AND DateTStamp >= ?" if stamp else ""),
@@ -479,7 +466,7 @@ class OpenDentalAPI:
             stamp,
         )
         df["length_minutes"] = df["pattern"].astype(str).str.len() * 5
-        df["status"] = _code(df["status"], APT_STATUS, "AptStatus")
+        df["status"] = lookup(df["status"], APT_STATUS, "AptStatus", SYSTEM)
         df["is_hygiene"] = _flag(df["is_hygiene"], "appointments.IsHygiene")
         df["is_new_patient"] = _flag(df["is_new_patient"], "appointments.IsNewPatient")
         return df

@@ -22,7 +22,7 @@ from workbench.sources.base import Progress, SourceInfo, register, stored_aging_
 from workbench.sources.odbc import chosen_reader, parse_odbc_url, reader_factory
 from workbench.sources.sql import DbApiReader, SqlReader
 
-__all__ = ["QUERIES", "OpenDentalSQL", "map_table", "sqlite_source"]
+__all__ = ["QUERIES", "OpenDentalSQL", "map_table", "provider_name", "sqlite_source"]
 
 PROC_STATUS = dict(enumerate(model.PROCEDURE_STATUSES, start=1))  # TP=1, C=2, ... TPi=8
 PAT_STATUS = dict(enumerate(model.PATIENT_STATUSES))
@@ -113,9 +113,10 @@ def _enum(values: pd.Series, mapping: dict[int, str], what: str) -> pd.Categoric
     return pd.Categorical.from_codes(codes=positions, dtype=pd.CategoricalDtype(names))
 
 
-def _text(values: pd.Series) -> pd.Series:
-    text = values.astype("string").str.strip()
-    return text.mask(text == "")
+def provider_name(first: pd.Series, last: pd.Series, suffix: pd.Series) -> pd.Series:
+    """ "First Last, Suffix" as providers are shown (parts that are missing left out)."""
+    name = (model.to_text(first).fillna("") + " " + model.to_text(last).fillna("")).str.strip()
+    return name + model.to_text(suffix).map(lambda s: f", {s}" if isinstance(s, str) else "")
 
 
 def map_table(table: str, raw: pd.DataFrame) -> pd.DataFrame:
@@ -125,14 +126,13 @@ def map_table(table: str, raw: pd.DataFrame) -> pd.DataFrame:
         ids = pd.to_numeric(df[column]).astype("Int64")
         df[column] = ids.mask(ids == 0)
     if table == "providers":
-        df["name"] = (_text(df["first"]).fillna("") + " " + _text(df["last"]).fillna("")).str.strip()
-        df["name"] = df["name"] + _text(df["suffix"]).map(lambda s: f", {s}" if isinstance(s, str) else "")
+        df["name"] = provider_name(df["first"], df["last"], df["suffix"])
         df["is_hygienist"] = df["is_hygienist"].astype(bool)
         df["hidden"] = df["hidden"].astype(bool)
     elif table == "patients":
         df["status"] = _enum(df["status"], PAT_STATUS, "PatStatus")
-        df["phone"] = _text(df["mobile_phone"]).fillna(_text(df["home_phone"]))
-        df["email"] = _text(df["email"])
+        df["phone"] = model.to_text(df["mobile_phone"]).fillna(model.to_text(df["home_phone"]))
+        df["email"] = model.to_text(df["email"])
     elif table == "procedures":
         df["status"] = _enum(df["status"], PROC_STATUS, "ProcStatus")
         units = pd.to_numeric(df["unit_qty"]) + pd.to_numeric(df["base_units"])
