@@ -10,6 +10,7 @@ machines read it where ``cache_dir`` names a shared path, or extract it themselv
 from __future__ import annotations
 
 import html
+import multiprocessing
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -169,7 +170,9 @@ def _executor(given: Executor | None, workers: int) -> Iterator[Executor]:
     if given is not None:
         yield given
         return
-    with ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
+    # spawned, not forked: a fork copies this process's threads' state (an event loop running in a thread,
+    # as jupyter_core keeps one) into workers where those threads do not exist, and a worker would hang
+    with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=multiprocessing.get_context("spawn")) as pool:
         yield pool
 
 

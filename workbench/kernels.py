@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import shutil
 import tempfile
 import threading
 from pathlib import Path
@@ -29,6 +30,7 @@ class WarmKernel:
     def __init__(self, kernel_name: str = "python3") -> None:
         self.kernel_name = kernel_name
         self._km: Any = None
+        self._sockets: str | None = None
         self.starts = 0  # kernels started (1 unless one died)
 
     def _manager(self) -> Any:
@@ -36,7 +38,10 @@ class WarmKernel:
             from jupyter_client.manager import KernelManager
 
             self.shutdown()
-            self._km = KernelManager(kernel_name=self.kernel_name)
+            # IPC sockets in a folder of our own: no TCP ports, so kernels started at the same moment by
+            # other workers cannot race for the same port (a kernel bound elsewhere would never answer)
+            self._sockets = tempfile.mkdtemp(prefix="wb-kernel-")
+            self._km = KernelManager(kernel_name=self.kernel_name, transport="ipc", ip=str(Path(self._sockets) / "ipc"))
             self._km.start_kernel(extra_arguments=["--IPKernelApp.log_level=ERROR"], cwd=tempfile.gettempdir())
             self.starts += 1
         return self._km
@@ -65,9 +70,10 @@ class WarmKernel:
             except CellExecutionError as exc:
                 self.shutdown()  # a run that stopped half way leaves no state (or folder) behind for the next
                 raise ReportError(f"{report} report failed: {exc.ename}: {exc.evalue}") from None
-            except DeadKernelError as exc:
+            except (DeadKernelError, RuntimeError) as exc:  # died, or never answered at start-up
+                self.shutdown()
                 if attempt == 2:
-                    raise ReportError(f"{report} report could not run: the kernel died ({exc})") from None
+                    raise ReportError(f"{report} report could not run: the kernel failed ({exc})") from None
         book.cells = [c for c in book.cells if RESET_TAG not in c.metadata.get("tags", [])]
         nbformat.write(book, output)
 
@@ -76,6 +82,9 @@ class WarmKernel:
             with contextlib.suppress(Exception):  # already gone
                 self._km.shutdown_kernel(now=True)
             self._km = None
+        if self._sockets is not None:
+            shutil.rmtree(self._sockets, ignore_errors=True)
+            self._sockets = None
 
 
 _local = threading.local()
