@@ -49,23 +49,29 @@ def aging_buckets(table: pd.DataFrame) -> go.Figure:
 def ar_trend(trend: pd.DataFrame) -> go.Figure:
     """A/R at each month end, stacked by age, with the over-90 share (``metrics.aging_trend``)."""
     fig = _figure("Accounts receivable at month end")
-    x = trend["as_of"].dt.strftime("%b %d, %Y")
+    days = trend["as_of"]
+    # short axis labels that fit a tablet ("Dec 2025"; a last day that is not a month end as "Nov 21"),
+    # the full date in the hover
+    x = days.dt.strftime("%b %Y").where(days.dt.is_month_end, days.dt.strftime("%b %-d"))
+    full = days.dt.strftime("%B %-d, %Y")
     for color, (column, label) in zip(PALETTE, BUCKET_LABELS.items(), strict=False):
         fig.add_bar(
             x=x,
             y=trend[column],
+            customdata=full,
             name=label,
             marker_color=color,
-            hovertemplate=f"%{{x}}: $%{{y:,.0f}}<extra>{label}</extra>",
+            hovertemplate=f"%{{customdata}}: $%{{y:,.0f}}<extra>{label}</extra>",
         )
     fig.add_scatter(
         x=x,
         y=trend["over_90_pct"],
+        customdata=full,
         name="Over 90 days, %",
         yaxis="y2",
         mode="lines+markers",
         line={"color": PALETTE[7], "width": 2},
-        hovertemplate="%{x}: %{y:.1f}% over 90 days<extra></extra>",
+        hovertemplate="%{customdata}: %{y:.1f}% over 90 days<extra></extra>",
     )
     fig.update_layout(
         barmode="stack",
