@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.errors import UsageError, WorkbenchError
+from workbench.files import write_atomically
 from workbench.practices import PracticeConfig
 
 __all__ = ["Job", "JobResult", "dask_executor", "jobs_for", "run_batch", "write_index"]
@@ -108,11 +109,7 @@ def _write(job: Job, result: JobResult, content: bytes | None) -> JobResult:
         return result
     folder = _folder(job)
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{job.report}.html"
-    partial = target.with_suffix(".html.part")
-    partial.write_bytes(content)
-    partial.replace(target)
-    return replace(result, output=target)
+    return replace(result, output=write_atomically(folder / f"{job.report}.html", content))
 
 
 def _prepare(source: str, cache_dir: str | None) -> str | None:

@@ -27,6 +27,7 @@ import pandas as pd
 
 from workbench import model
 from workbench.errors import CacheError
+from workbench.files import write_atomically
 
 __all__ = ["CacheStore", "Manifest", "TableChanges"]
 
@@ -210,9 +211,7 @@ class CacheStore:
         return updated
 
     def _write_manifest(self, manifest: Manifest) -> None:
-        tmp = self.dir / f".{MANIFEST}.{uuid.uuid4().hex[:8]}.partial"
-        tmp.write_text(json.dumps(asdict(manifest), indent=2))
-        tmp.replace(self.dir / MANIFEST)
+        write_atomically(self.dir / MANIFEST, json.dumps(asdict(manifest), indent=2))
 
     def _remove_stale(self, manifest: Manifest) -> None:
         """Remove older snapshots, unfinished writes and change files the manifest no longer names."""

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from workbench import __version__
 from workbench.config import DEFAULT_BRAND_COLOR, cache_root, is_color
 from workbench.errors import ReportError, UsageError, WorkbenchError
+from workbench.files import write_atomically
 from workbench.formatting import long_date
 from workbench.kernels import WarmKernel
 from workbench.periods import resolve_as_of, resolve_period
@@ -129,11 +130,7 @@ def render_report(
         page = export_html(executed, context)
         if keep_notebook:
             shutil.copyfile(executed, out / spec.notebook)
-    target = out / f"{spec.name}.html"
-    partial = target.with_name(target.name + ".partial")
-    partial.write_text(page, encoding="utf-8")
-    partial.replace(target)
-    return target
+    return write_atomically(out / f"{spec.name}.html", page)
 
 
 def _execute(notebook: Path, output: Path, parameters: dict[str, Any], kernel_name: str | None, report: str) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import fcntl
 import json
-import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from croniter import croniter
 
 from workbench.errors import UsageError
+from workbench.files import write_atomically
 from workbench.practices import PracticeConfig
 
 __all__ = ["Due", "due_practices", "install_lines", "record_runs", "schedule_lock"]
@@ -76,9 +76,7 @@ def record_runs(state_file: Path, names: Sequence[str], when: datetime) -> None:
     state = _read_state(state_file)
     state.update({name: when.isoformat() for name in names})
     state_file.parent.mkdir(parents=True, exist_ok=True)
-    tmp = state_file.with_name(f".{state_file.name}.{os.getpid()}.partial")
-    tmp.write_text(json.dumps(state, indent=2, sort_keys=True))
-    tmp.replace(state_file)
+    write_atomically(state_file, json.dumps(state, indent=2, sort_keys=True))
 
 
 @contextmanager

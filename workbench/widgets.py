@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
-import json
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -250,8 +249,7 @@ def _cells_after(notebook: Path, marker: str) -> Callable[[], list[str]]:
     """The code of the cells after the one containing ``marker``, read from the notebook file when asked."""
 
     def cells() -> list[str]:
-        source = json.loads(notebook.read_text(encoding="utf-8"))
-        codes = ["".join(c["source"]) for c in source["cells"] if c["cell_type"] == "code"]
+        codes = [cell.source for cell in _code_cells(notebook)]
         index = next(i for i, code in enumerate(codes) if marker in code)
         return codes[index + 1 :]
 
@@ -267,9 +265,14 @@ def parameter_controls(namespace: dict[str, Any], notebook: str, interactive: bo
     return ReportControls(namespace, names, _cells_after(Path(notebook), "parameter_controls(")).widget()
 
 
+def _code_cells(notebook: Path) -> list[Any]:
+    import nbformat
+
+    return [cell for cell in nbformat.read(notebook, as_version=4).cells if cell.cell_type == "code"]
+
+
 def _parameter_names(notebook: Path) -> list[str]:
     """The names the notebook's ``parameters`` cell assigns, in order."""
-    source = json.loads(notebook.read_text(encoding="utf-8"))
-    cell = next(c for c in source["cells"] if "parameters" in c.get("metadata", {}).get("tags", []))
-    tree = ast.parse("".join(cell["source"]))
+    cell = next(c for c in _code_cells(notebook) if "parameters" in c.metadata.get("tags", []))
+    tree = ast.parse(cell.source)
     return [t.id for node in tree.body if isinstance(node, ast.Assign) for t in node.targets if isinstance(t, ast.Name)]

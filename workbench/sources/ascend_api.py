@@ -21,7 +21,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pandas as pd
@@ -31,7 +30,7 @@ from workbench.errors import SourceError, UsageError
 from workbench.secrets import lookup_secret
 from workbench.sources.base import Progress, SourceInfo, lookup, register, stored_aging_frame
 from workbench.sources.opendental_sql import provider_name
-from workbench.sources.rest import RestClient, RetryPolicy
+from workbench.sources.rest import RestClient, RetryPolicy, number_option, split_rest_url
 
 __all__ = ["AscendAPI", "AscendSettings", "parse_ascend_url"]
 
@@ -128,26 +127,12 @@ class AscendSettings:
 
 def parse_ascend_url(url: str) -> AscendSettings:
     """Split ``ascend+api:<base>?<options>``; credentials must be references, never values."""
-    body = url.split(":", 1)[1]
-    base, _, query = body.partition("?")
-    base = BASES.get(base.strip("/"), base).rstrip("/")
-    parts = urlsplit(base)
-    if parts.scheme not in {"http", "https"} or not parts.netloc or parts.username or parts.password:
-        raise UsageError(f"ascend+api: give prod or an http(s) base URL without credentials, got {base!r}")
-    options = dict(parse_qsl(query, keep_blank_values=True))
-    unknown = sorted(set(options) - set(OPTIONS))
-    if unknown:
-        raise UsageError(f"ascend+api: unknown option(s) {', '.join(unknown)}; allowed: {', '.join(OPTIONS)}")
+    base, _, options = split_rest_url(url, BASES, OPTIONS, "ascend+api:prod?organization_id=1234")
     if not options.get("organization_id"):
         raise UsageError("ascend+api: organization_id is required (the practice's Organization-ID)")
-    try:
-        page_size = int(options.get("page_size", 500))
-        rate = float(options["rate"]) if "rate" in options else None
-        timeout = float(options.get("timeout", 30))
-    except ValueError:
-        raise UsageError("ascend+api: page_size, rate and timeout must be numbers") from None
-    if page_size < 1 or (rate is not None and rate <= 0) or timeout <= 0:
-        raise UsageError("ascend+api: page_size, rate and timeout must be positive")
+    page_size = number_option(options, "page_size", 500, "ascend+api")
+    if page_size is None or page_size != int(page_size):
+        raise UsageError("ascend+api: page_size must be a whole number")
     keyring_service = options.get("credentials_keyring")
     return AscendSettings(
         url=url,
@@ -156,9 +141,9 @@ def parse_ascend_url(url: str) -> AscendSettings:
         client_id_env=options.get("client_id_env") or (None if keyring_service else "ASCEND_CLIENT_ID"),
         client_secret_env=options.get("client_secret_env") or (None if keyring_service else "ASCEND_CLIENT_SECRET"),
         credentials_keyring=keyring_service,
-        page_size=page_size,
-        rate=rate,
-        timeout=timeout,
+        page_size=int(page_size),
+        rate=number_option(options, "rate", None, "ascend+api"),
+        timeout=number_option(options, "timeout", 30.0, "ascend+api") or 30.0,
     )
 
 

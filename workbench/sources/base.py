@@ -117,5 +117,6 @@ def parse_query(url: str, allowed: Iterable[str]) -> dict[str, str]:
     query = dict(parse_qsl(urlsplit(url).query, keep_blank_values=True))
     unknown = sorted(set(query) - set(allowed))
     if unknown:
-        raise UsageError(f"unknown option(s) {', '.join(unknown)} in {url!r}; allowed: {', '.join(allowed)}")
+        scheme = url.split(":", 1)[0]  # the URL itself is not echoed: a mistyped option may hold a secret
+        raise UsageError(f"{scheme}: unknown option(s) {', '.join(unknown)}; allowed: {', '.join(allowed)}")
     return query

@@ -25,11 +25,10 @@ Incremental pulls send the ``serverDateTime`` of the previous pull back as ``Dat
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pandas as pd
@@ -39,7 +38,7 @@ from workbench.errors import SourceError, UsageError
 from workbench.secrets import lookup_secret
 from workbench.sources.base import Progress, SourceInfo, lookup, register
 from workbench.sources.opendental_sql import CHANGE_CURSORS, OpenDentalSQL, map_table
-from workbench.sources.rest import RestClient, RetryPolicy
+from workbench.sources.rest import RestClient, RetryPolicy, number_option, split_rest_url
 from workbench.sources.sql import require_select
 
 __all__ = ["ApiSettings", "OpenDentalAPI", "ShortQueryReader", "parse_api_url"]
@@ -67,6 +66,9 @@ APT_STATUS = {
 # Canonical tables read from a resource; the others come through ShortQuery with opendental_sql's SELECTs.
 RESOURCE_TABLES = ("providers", "clinics", "patients", "procedures", "appointments", "recalls")
 STAMPED_RESOURCES = {"patients": "patients/Simple", "procedures": "procedurelogs", "appointments": "appointments"}
+# Tables an incremental refresh pulls by change stamp: resources with a DateTStamp filter, and the ShortQuery
+# tables (recalls have a resource without one: they are read whole).
+TRACKED = [t for t in CHANGE_CURSORS if t in STAMPED_RESOURCES or t not in RESOURCE_TABLES]
 
 
 @dataclass(frozen=True)
@@ -88,50 +90,24 @@ class ApiSettings:
         return dev, cust
 
 
-def _number(options: dict[str, str], key: str, default: float | None) -> float | None:
-    if key not in options:
-        return default
-    try:
-        value = float(options[key])
-    except ValueError:
-        raise UsageError(f"opendental+api: {key} must be a number, got {options[key]!r}") from None
-    if value <= 0:
-        raise UsageError(f"opendental+api: {key} must be positive, got {options[key]!r}")
-    return value
-
-
 def parse_api_url(url: str) -> ApiSettings:
     """Split ``opendental+api:<base>?<options>``; keys must be references, never values."""
-    body = url.split(":", 1)[1]
-    base, _, query = body.partition("?")
-    base = BASES.get(base.strip("/"), base)
-    parts = urlsplit(base)
-    if parts.scheme not in {"http", "https"} or not parts.netloc:
-        raise UsageError(
-            f"opendental+api: give remote, local, service or an http(s) base URL, got {base!r} "
-            "(e.g. opendental+api:remote?developer_key_env=OD_DEVELOPER_KEY&customer_key_env=OD_CUSTOMER_KEY)"
-        )
-    if parts.username or parts.password:
-        raise UsageError("opendental+api: no credentials in the URL; name them with *_env or keys_keyring")
-    options = dict(parse_qsl(query, keep_blank_values=True))
-    unknown = sorted(set(options) - set(OPTIONS))
-    if unknown:
-        raise UsageError(f"opendental+api: unknown option(s) {', '.join(unknown)}; allowed: {', '.join(OPTIONS)}")
-    guessed = {30222: "local", 30223: "service"}.get(parts.port or 0, "remote")
-    mode = options.get("mode", guessed)
+    example = "opendental+api:remote?developer_key_env=OD_DEVELOPER_KEY&customer_key_env=OD_CUSTOMER_KEY"
+    base, port, options = split_rest_url(url, BASES, OPTIONS, example)
+    mode = options.get("mode", {30222: "local", 30223: "service"}.get(port or 0, "remote"))
     if mode not in PAGE_ROWS:
         raise UsageError(f"opendental+api: mode must be one of {', '.join(PAGE_ROWS)}, got {mode!r}")
     keyring_service = options.get("keys_keyring")
     env_default = None if keyring_service else ("OD_DEVELOPER_KEY", "OD_CUSTOMER_KEY")
     return ApiSettings(
         url=url,
-        base=base.rstrip("/"),
+        base=base,
         mode=mode,
         developer_key_env=options.get("developer_key_env") or (env_default[0] if env_default else None),
         customer_key_env=options.get("customer_key_env") or (env_default[1] if env_default else None),
         keys_keyring=keyring_service,
-        rate=_number(options, "rate", DEFAULT_RATE[mode]),
-        timeout=_number(options, "timeout", 30.0) or 30.0,
+        rate=number_option(options, "rate", DEFAULT_RATE[mode], "opendental+api"),
+        timeout=number_option(options, "timeout", 30.0, "opendental+api") or 30.0,
     )
 
 
@@ -191,19 +167,14 @@ class ShortQueryReader:
         statement = inline_params(sql, params)
         table = re.search(r"\bfrom\s+(\w+)", statement, re.IGNORECASE)
         label = f"ShortQuery on {table.group(1) if table else 'the database'}"
-        rows: list[dict[str, Any]] = []
-        for page, offset in enumerate(_offsets(self._page_rows)):
-            reply = self._client.request(
-                "PUT",
-                "/queries/ShortQuery",
-                f"{label}, page {page + 1} (Offset={offset})",
-                params={"Offset": offset},
-                json_body={"SqlCommand": statement},
-            )
-            batch = _rows(reply, self._client, f"{label}, page {page + 1}")
-            rows += batch
-            if len(batch) < self._page_rows:
-                break
+        rows = offset_pages(
+            self._client,
+            self._page_rows,
+            label,
+            lambda offset, what: self._client.request(
+                "PUT", "/queries/ShortQuery", what, params={"Offset": offset}, json_body={"SqlCommand": statement}
+            ),
+        )
         if not rows:
             return pd.DataFrame({name: pd.Series(dtype=object) for name in select_names(statement)})
         return pd.DataFrame.from_records(rows)
@@ -212,11 +183,19 @@ class ShortQueryReader:
         """The HTTP client belongs to the source."""
 
 
-def _offsets(step: int) -> Iterator[int]:
+def offset_pages(
+    client: RestClient, page_rows: int, label: str, fetch: Callable[[int, str], Any]
+) -> list[dict[str, Any]]:
+    """Every row of an Offset-paged call: ``fetch(offset, what)`` page after page until a short one."""
+    rows: list[dict[str, Any]] = []
     offset = 0
     while True:
-        yield offset
-        offset += step
+        what = f"{label}, page {offset // page_rows + 1} (Offset={offset})"
+        batch = _rows(fetch(offset, what), client, what)
+        rows += batch
+        if len(batch) < page_rows:
+            return rows
+        offset += page_rows
 
 
 def _rows(reply: Any, client: RestClient, what: str) -> list[dict[str, Any]]:
@@ -288,15 +267,14 @@ class OpenDentalAPI:
 
     def pages(self, resource: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """Every row of a list resource: Limit/Offset pages until a short one."""
-        rows: list[dict[str, Any]] = []
-        for page, offset in enumerate(_offsets(self.page_rows)):
-            what = f"GET /{resource}, page {page + 1} (Offset={offset})"
-            query = {**(params or {}), "Limit": self.page_rows, "Offset": offset}
-            batch = _rows(self.client.request("GET", f"/{resource}", what, params=query), self.client, what)
-            rows += batch
-            if len(batch) < self.page_rows:
-                return rows
-        raise AssertionError("unreachable")
+        return offset_pages(
+            self.client,
+            self.page_rows,
+            f"GET /{resource}",
+            lambda offset, what: self.client.request(
+                "GET", f"/{resource}", what, params={**(params or {}), "Limit": self.page_rows, "Offset": offset}
+            ),
+        )
 
     def read(self, tables: Sequence[str], progress: Progress | None = None) -> dict[str, pd.DataFrame]:
         frames = {}
@@ -315,7 +293,7 @@ class OpenDentalAPI:
         if not rows or not rows[0].get("serverDateTime"):
             return {}
         now = pd.Timestamp(str(rows[0]["serverDateTime"])).strftime("%Y-%m-%d %H:%M:%S")
-        return {t: now for t in tables if t in CHANGE_CURSORS and t != "recalls"}
+        return {t: now for t in tables if t in TRACKED}
 
     def _first(self, resource: str) -> list[dict[str, Any]]:
         what = f"GET /{resource} (server time)"

@@ -21,17 +21,19 @@ import email.utils
 import json
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
-from workbench.errors import SourceError
+from workbench.errors import SourceError, UsageError
 from workbench.secrets import scrub
+from workbench.sources.base import parse_query
 
-__all__ = ["RestClient", "RetryPolicy"]
+__all__ = ["RestClient", "RetryPolicy", "number_option", "split_rest_url"]
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,35 @@ def retry_after_seconds(value: str | None, default: float = 1.0) -> float:
     except (TypeError, ValueError):
         return default
     return max(0.0, when.timestamp() - time.time())
+
+
+def split_rest_url(
+    url: str, bases: Mapping[str, str], options: Sequence[str], example: str
+) -> tuple[str, int | None, dict[str, str]]:
+    """``<scheme>:<base URL or alias>?<options>``: the http(s) base URL (no credentials in it), its port,
+    and the options (only those named)."""
+    scheme, body = url.split(":", 1)
+    alias = body.partition("?")[0]
+    base = bases.get(alias.strip("/"), alias).rstrip("/")
+    parts = urlsplit(base)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise UsageError(f"{scheme}: give {', '.join(bases)} or an http(s) base URL, got {base!r} (e.g. {example})")
+    if parts.username or parts.password:
+        raise UsageError(f"{scheme}: no credentials in the URL; name them with the *_env or *_keyring options")
+    return base, parts.port, parse_query(url, options)
+
+
+def number_option(options: Mapping[str, str], key: str, default: float | None, scheme: str) -> float | None:
+    """A positive number option, or ``default`` when absent."""
+    if key not in options:
+        return default
+    try:
+        value = float(options[key])
+    except ValueError:
+        raise UsageError(f"{scheme}: {key} must be a number, got {options[key]!r}") from None
+    if value <= 0:
+        raise UsageError(f"{scheme}: {key} must be positive, got {options[key]!r}")
+    return value
 
 
 class _TransientError(Exception):
@@ -138,7 +169,6 @@ class RestClient:
         params: Mapping[str, Any] | None = None,
         json_body: Any = None,
         data: Mapping[str, str] | None = None,
-        headers: Mapping[str, str] | None = None,
     ) -> Any:
         """Send one request (retrying as the policy allows) and return its JSON body."""
         errors = throttles = 0
@@ -146,7 +176,7 @@ class RestClient:
         while True:
             self._pacer.wait()
             try:
-                return self._once(method, path, params, json_body, data, headers, what)
+                return self._once(method, path, params, json_body, data, what)
             except _TransientError as retry:
                 if retry.kind == "throttled":
                     throttles += 1
@@ -178,14 +208,11 @@ class RestClient:
         params: Mapping[str, Any] | None,
         json_body: Any,
         data: Mapping[str, str] | None,
-        headers: Mapping[str, str] | None,
         what: str,
     ) -> Any:
         self.requests += 1
         try:
-            reply = self._http.request(
-                method, path, params=params, json=json_body, data=data, headers={**self._headers(), **(headers or {})}
-            )
+            reply = self._http.request(method, path, params=params, json=json_body, data=data, headers=self._headers())
         except httpx.TimeoutException:
             raise _TransientError(f"no reply within {self.policy.timeout:g} s") from None
         except httpx.TransportError as exc:

@@ -1,0 +1,19 @@
+"""Writing files so that a reader sees the old content or the new, never half of it."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+__all__ = ["write_atomically"]
+
+
+def write_atomically(path: Path, data: str | bytes) -> Path:
+    """Write ``data`` (text as UTF-8) next to ``path`` under a temporary name, then rename it into place."""
+    partial = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.partial")
+    try:
+        partial.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return path
