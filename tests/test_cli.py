@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+import workbench
 from workbench.cli import main
 
 
@@ -52,10 +56,34 @@ def test_sources_lists_every_scheme(capsys: pytest.CaptureFixture[str]) -> None:
     assert "demo:" in out and "opendental+sqlite:" in out
 
 
-def test_refresh_reports_rows_per_table(demo_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_refresh_off_a_terminal_prints_one_line(
+    demo_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["refresh", "--source", demo_url, "--cache-dir", str(tmp_path)]) == 0
-    out = capsys.readouterr().out
-    assert "procedures" in out and "cached" in out
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 1 and "cached" in lines[0] and "procedures" not in lines[0]
+
+
+def test_refresh_on_a_terminal_shows_a_bar_and_rows_per_table(demo_url: str, tmp_path: Path) -> None:
+    import pty
+
+    leader, follower = pty.openpty()
+    command = [sys.executable, "-m", "workbench", "refresh", "--source", demo_url, "--cache-dir", str(tmp_path)]
+    env = {**os.environ, "TERM": "xterm", "COLUMNS": "100"}
+    with subprocess.Popen(command, stdin=follower, stdout=follower, stderr=follower, env=env) as child:
+        os.close(follower)
+        shown = b""
+        with contextlib.suppress(OSError):  # the pty closes (EIO) when the child exits
+            while chunk := os.read(leader, 4096):
+                shown += chunk
+    os.close(leader)
+    assert child.returncode == 0
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", shown.decode())
+    rows = workbench.connect(demo_url, cache_dir=tmp_path).manifest.rows
+    for table, count in rows.items():
+        assert re.search(rf"{table}\s+{count:,}\s+rows", text), table
+    assert re.search(r"tables\s.*\d+/9", text)  # the live bar: tables read of all
+    assert "cached" in text
 
 
 def test_report_end_to_end_through_the_installed_command(demo_url: str, tmp_path: Path) -> None:

@@ -125,3 +125,31 @@ def test_a_failing_incremental_refresh_leaves_the_cache_whole(
 def test_insisting_on_incremental_without_a_previous_extract(demo_url: str, tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="no previous extract"):
         workbench.connect(demo_url, cache_dir=tmp_path).refresh(incremental=True)
+
+
+def test_a_row_added_during_the_refresh_cannot_hide_a_deletion(
+    practice_copy: tuple[Path, workbench.Practice], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db, practice = practice_copy
+    with sqlite3.connect(db) as conn:
+        gone = conn.execute("SELECT MIN(SplitNum) FROM paysplit").fetchone()[0]
+        conn.execute("DELETE FROM paysplit WHERE SplitNum = ?", (gone,))
+    read_changes = practice.source.read_changes  # type: ignore[attr-defined]
+
+    def office_adds_a_split_meanwhile(*args: object, **kwargs: object) -> dict[str, pd.DataFrame]:
+        frames: dict[str, pd.DataFrame] = read_changes(*args, **kwargs)
+        with sqlite3.connect(db) as conn:  # one split out, one in: equal counts if counted now
+            conn.execute(
+                "INSERT INTO paysplit (SplitNum, SplitAmt, PatNum, PayNum, ProvNum, DatePay, ProcNum, DateEntry, "
+                "UnearnedType, ClinicNum, SecDateTEdit) "
+                "SELECT MAX(SplitNum) + 1, 10, 1, 1, 1, '2026-10-30', 0, '2026-10-30', 0, 1, ? FROM paysplit",
+                (LATER,),
+            )
+        return frames
+
+    monkeypatch.setattr(practice.source, "read_changes", office_adds_a_split_meanwhile)
+    practice.refresh()
+    assert gone not in set(practice.frame("patient_payments")["split_id"])
+    monkeypatch.undo()
+    practice.refresh()  # the split added during the last refresh arrives with this one
+    _assert_cache_equals_full_extract(practice, db, tmp_path)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pandas as pd
@@ -15,7 +16,7 @@ from workbench.cli import main
 from workbench.errors import SourceError, UsageError
 from workbench.metrics import aging, production
 from workbench.sources import open_source
-from workbench.sources.odbc import _pyodbc_connection, chosen_reader, parse_odbc_url
+from workbench.sources.odbc import _pyodbc_connection, chosen_reader, parse_odbc_url, reader_factory
 
 from .conftest import DEMO_END, PASSWORD, SERVER
 
@@ -67,6 +68,15 @@ def test_a_write_through_the_sources_connection_fails(od_url: str) -> None:
         conn.execute("INSERT INTO definition (DefNum, Category, ItemName) VALUES (999, 1, 'x')")
     assert conn.execute("SELECT LName FROM patient WHERE PatNum = 1").fetchone()[0] != "Changed"
     conn.close()
+
+
+@pytest.mark.parametrize("reader", ["pyodbc", "arrow"])
+def test_every_odbc_session_is_read_only(od_url: str, reader: str) -> None:
+    """Whichever library opens the ODBC session (pyodbc, arrow-odbc with or without bound values)."""
+    open_reader = reader_factory(parse_odbc_url(f"{od_url}&reader={reader}", "opendental+odbc"))
+    with closing(open_reader()) as sql:
+        assert sql.frame("SELECT @@session.tx_read_only AS ro")["ro"].tolist() == [1]
+        assert sql.frame("SELECT @@session.tx_read_only AS ro FROM patient WHERE PatNum = ?", [1])["ro"].tolist() == [1]
 
 
 def test_the_password_stays_out_of_cache_url_and_errors(
@@ -165,8 +175,9 @@ def test_no_secret_in_notebooks_reports_logs_or_cache(
     assert PASSWORD not in captured.out + captured.err
 
 
+@pytest.mark.parametrize("reader", ["pyodbc", "auto"])
 def test_incremental_refresh_over_odbc_equals_a_full_extract(
-    server_connection_string: str, demo_db: Path, tmp_path: Path
+    server_connection_string: str, demo_db: Path, tmp_path: Path, reader: str
 ) -> None:
     import pyodbc
 
@@ -175,7 +186,7 @@ def test_incremental_refresh_over_odbc_equals_a_full_extract(
     database = "wb_test_incremental"
     load_into_server(demo_db, server_connection_string, database)
     os.environ["WB_TEST_OD_PASSWORD"] = PASSWORD
-    url = f"opendental+odbc:{SERVER};Database={database}?password_env=WB_TEST_OD_PASSWORD"
+    url = f"opendental+odbc:{SERVER};Database={database}?password_env=WB_TEST_OD_PASSWORD&reader={reader}"
     try:
         practice = workbench.connect(url, cache_dir=tmp_path / "cache")
         practice.refresh()

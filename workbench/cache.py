@@ -23,7 +23,9 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from workbench import model
 from workbench.errors import CacheError
@@ -96,10 +98,35 @@ class CacheStore:
         key = model.TABLES[table].key
         return self._replay(table, columns=[key])[key]
 
-    def _replay(self, table: str, columns: list[str] | None = None) -> pd.DataFrame:
+    def contains(self, table: str, keys: pd.Series) -> np.ndarray:
+        """Which of ``keys`` the cached table holds now (reads key columns only, replays no rows)."""
+        manifest = self._require(table)
+        key = model.TABLES[table].key
+        wanted = keys.to_numpy(dtype="int64")
+        steps = manifest.files[table]
+        present = np.isin(wanted, self._key_array(manifest, steps[0]["upserts"], key))
+        for step in steps[1:]:
+            if step["deletes"]:
+                present &= ~np.isin(wanted, self._key_array(manifest, step["deletes"], key))
+            present |= np.isin(wanted, self._key_array(manifest, step["upserts"], key))
+        return present
+
+    def _key_array(self, manifest: Manifest, name: str | None, key: str) -> np.ndarray:
+        path = self.dir / manifest.snapshot / str(name)
+        try:
+            column = pq.read_table(path, columns=[key]).column(0)
+        except (OSError, ValueError) as exc:
+            raise CacheError(f"cannot read cached file {path}: {exc}") from None
+        return column.drop_null().to_numpy()
+
+    def _require(self, table: str) -> Manifest:
         manifest = self.manifest()
         if manifest is None or table not in manifest.files:
             raise CacheError(f"table {table!r} is not in the cache at {self.dir}; refresh first")
+        return manifest
+
+    def _replay(self, table: str, columns: list[str] | None = None) -> pd.DataFrame:
+        manifest = self._require(table)
         key = model.TABLES[table].key
         steps = manifest.files[table]
         frame = self._read(manifest, steps[0]["upserts"], columns)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -108,7 +110,8 @@ def refresh(source: SourceOpt, cache_dir: CacheOpt = None) -> None:
     from workbench.practice import connect
 
     practice = connect(source, cache_dir=cache_dir)
-    manifest = practice.refresh(progress=lambda table, rows: out.print(f"  {table:<17} {rows:>10,} rows"))
+    with _table_progress() as progress:
+        manifest = practice.refresh(progress=progress)
     out.print(
         f"{manifest.practice_name or manifest.source}: cached {sum(manifest.rows.values()):,} rows "
         f"at {practice.store.dir}"
@@ -153,6 +156,26 @@ def _print_result(result: JobResult) -> None:
         out.print(f"done   {result.practice}/{result.report} ({result.seconds:.1f} s)")
     else:
         out.print(f"FAILED {result.practice}/{result.report}: {result.error}")
+
+
+@contextmanager
+def _table_progress() -> Iterator[Callable[[str, int], None]]:
+    """On a terminal, a live bar over the tables of an extract with each table's rows printed above it as it
+    is read; off a terminal (logs, cron), nothing."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from workbench.model import TABLES
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=out, transient=True, disable=not out.is_terminal) as bar:
+        task = bar.add_task("tables", total=len(TABLES))
+
+        def table_read(table: str, rows: int) -> None:
+            if out.is_terminal:
+                bar.console.print(f"  {table:<17} {rows:>10,} rows")
+            bar.advance(task)
+
+        yield table_read
 
 
 def _run_jobs(jobs: list[Job], workers: int, executor: Executor | None = None) -> list[JobResult]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from workbench import model
 from workbench.cache import CacheStore, Manifest, TableChanges
 from workbench.config import cache_root
 from workbench.errors import UsageError
-from workbench.sources.base import Progress, Source, cache_key, open_source
+from workbench.sources.base import Progress, Source, cache_key, completed, open_source
 
 __all__ = ["Practice", "connect"]
 
@@ -92,21 +93,37 @@ class Practice:
     def _refresh_changes(self, previous: Manifest, marks: dict[str, str], progress: Progress | None) -> Manifest:
         source: Any = self.source
         tracked = {t: previous.watermarks[t] for t in model.TABLES if t in previous.watermarks and t in marks}
+        # Counted as of before the changes are read: a row added in between can only cause a needless key
+        # check below, never hide a deletion (counted after, it could make up for one).
+        counting = _start_counts(source, list(tracked))
         changed = source.read_changes(tracked, progress=progress)
-        counts = source.counts(list(tracked))
-        changes, rows = {}, {}
-        for table, upserts in changed.items():
-            key = model.TABLES[table].key
-            merged = pd.Index(self.store.keys(table).dropna()).union(pd.Index(upserts[key].dropna()))
-            deleted = pd.Index([], dtype=merged.dtype)
-            if counts[table] != len(merged):  # some rows were deleted at the source: find which
-                deleted = merged.difference(pd.Index(source.keys(table).dropna()))
-            changes[table] = TableChanges(upserts, pd.Series(deleted))
-            rows[table] = len(merged) - len(deleted)
         whole = [t for t in model.TABLES if t not in tracked]
         replaced = self.source.read(whole, progress=progress) if whole else {}
+        expected = {  # rows once the changes are in, if nothing was deleted (known before the counts are)
+            table: previous.rows[table] + int((~self.store.contains(table, upserts[model.TABLES[table].key])).sum())
+            for table, upserts in changed.items()
+        }
+        counts = counting.result()
+        changes, rows = {}, {}
+        for table, upserts in changed.items():
+            rows[table] = expected[table]
+            deleted = pd.Index([], dtype="Int64")
+            if counts[table] != expected[table]:  # rows were deleted at the source (or added meanwhile): which?
+                key = model.TABLES[table].key
+                merged = pd.Index(self.store.keys(table).dropna()).union(pd.Index(upserts[key].dropna()))
+                deleted = merged.difference(pd.Index(source.keys(table).dropna()))
+                rows[table] = len(merged) - len(deleted)
+            changes[table] = TableChanges(upserts, pd.Series(deleted))
         as_of = _last_day(previous.data_as_of, changed)
         return self.store.apply(changes, replaced, rows=rows, watermarks=marks, data_as_of=as_of)
+
+
+def _start_counts(source: Any, tables: list[str]) -> Future[dict[str, int]]:
+    """The source's row counts as of now: in the background where the source can, else counted at once."""
+    if hasattr(source, "start_counts"):
+        counting: Future[dict[str, int]] = source.start_counts(tables)
+        return counting
+    return completed(source.counts(tables))
 
 
 def _last_day(previous: str | None, changed: dict[str, pd.DataFrame]) -> str | None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import pandas as pd
 
@@ -19,6 +20,7 @@ __all__ = [
     "Source",
     "SourceInfo",
     "cache_key",
+    "completed",
     "lookup",
     "open_source",
     "parse_query",
@@ -26,6 +28,8 @@ __all__ = [
     "schemes",
     "stored_aging_frame",
 ]
+
+T = TypeVar("T")
 
 Progress = Callable[[str, int], None]
 """Called after each table is read: (table name, rows)."""
@@ -120,3 +124,10 @@ def parse_query(url: str, allowed: Iterable[str]) -> dict[str, str]:
         scheme = url.split(":", 1)[0]  # the URL itself is not echoed: a mistyped option may hold a secret
         raise UsageError(f"{scheme}: unknown option(s) {', '.join(unknown)}; allowed: {', '.join(allowed)}")
     return query
+
+
+def completed(value: T) -> Future[T]:
+    """A future that already holds ``value`` (for sources that do at once what others do in the background)."""
+    future: Future[T] = Future()
+    future.set_result(value)
+    return future

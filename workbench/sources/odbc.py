@@ -28,10 +28,11 @@ from workbench.errors import SourceError, UsageError
 from workbench.secrets import lookup_secret, scrub
 from workbench.sources.sql import DbApiReader, SqlReader, require_select
 
-__all__ = ["OdbcSettings", "chosen_reader", "parse_odbc_url", "reader_factory"]
+__all__ = ["OdbcSettings", "chosen_reader", "parse_odbc_url", "reader_factory", "snapshot_factory"]
 
 READERS = ("auto", "connectorx", "arrow", "pyodbc")
 _SECRET_KEYS = {"pwd", "password"}
+READ_ONLY_SESSION = "SET SESSION TRANSACTION READ ONLY"
 
 
 @dataclass(frozen=True)
@@ -49,11 +50,16 @@ class OdbcSettings:
         return lookup_secret("password", self.password_env, self.password_keyring, self.user or "")
 
     def full_connection_string(self) -> str:
-        """The connection string with the password added (never log or show this)."""
+        """The connection string with the password added (never log or show this). MySQL/MariaDB drivers
+        also get a read-only session from the first statement on, whichever library opens it."""
+        parts = [self.connection_string.rstrip(";")]
+        attrs = _attributes(self.connection_string)
+        if _mysql_driver(attrs) and "initstmt" not in attrs:
+            parts.append(f"InitStmt={{{READ_ONLY_SESSION}}}")
         secret = self.password()
-        if secret is None:
-            return self.connection_string
-        return f"{self.connection_string.rstrip(';')};PWD={{{secret.replace('}', '}}')}}};"
+        if secret is not None:
+            parts.append(f"PWD={{{secret.replace('}', '}}')}}}")
+        return ";".join(parts) + ";"
 
 
 def _attributes(connection_string: str) -> dict[str, str]:
@@ -112,28 +118,53 @@ def _pyodbc_connection(settings: OdbcSettings) -> Any:
     # MySQL/MariaDB: every statement of this session is read-only. Servers without the statement rely on
     # SELECT-only queries and the connection's read-only attribute.
     with contextlib.suppress(pyodbc.Error):
-        conn.execute("SET SESSION TRANSACTION READ ONLY")
+        conn.execute(READ_ONLY_SESSION)
     return conn
 
 
+# arrow-odbc's transfer buffer, allocated whole for every query: large enough to stream a table, and
+# smaller for queries with parameters, which read a few changed rows and are sent often.
+BATCH_BYTES = 16 * 2**20
+BATCH_BYTES_WITH_PARAMETERS = 2 * 2**20
+MAX_TEXT = 2048  # longest text value expected (bytes); the buffer holds this per text cell
+
+
+def _arrow_odbc_frame(settings: OdbcSettings, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
+    """arrow-odbc: the ODBC driver fills column buffers; values are bound as parameters (as text)."""
+    import arrow_odbc
+    import pyarrow as pa
+
+    batches = arrow_odbc.read_arrow_batches_from_odbc(
+        query=sql,
+        connection_string=settings.full_connection_string(),
+        parameters=[None if p is None else str(p) for p in params] or None,
+        batch_size=1_000_000,
+        max_bytes_per_batch=BATCH_BYTES_WITH_PARAMETERS if params else BATCH_BYTES,
+        max_text_size=MAX_TEXT,
+        max_binary_size=MAX_TEXT,
+    )
+    return pa.Table.from_batches(list(batches), schema=batches.schema).to_pandas(date_as_object=False)
+
+
 class _ColumnarReader:
-    """Whole columns into Arrow, then pandas; parameterised (small) queries go through pyodbc."""
+    """Whole columns into Arrow, then pandas. Queries with parameters go through arrow-odbc (bound, never
+    spliced into the SQL) where it is installed, else through pyodbc's rows."""
 
     def __init__(self, settings: OdbcSettings, rows: DbApiReader) -> None:
         self.settings = settings
         self._rows = rows
+        self._bind = _installed("arrow_odbc")
 
     def frame(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
         require_select(sql)
-        if params:
+        if params and not self._bind:
             return self._rows.frame(sql, params)
         try:
-            table = self._arrow(sql)
+            return _arrow_odbc_frame(self.settings, sql, params) if params else self._columns(sql)
         except Exception as exc:  # the libraries raise their own errors (arrow_odbc.Error, RuntimeError)
             raise SourceError(f"reading {self.settings.url} failed: {_scrub(str(exc), self.settings)}") from None
-        return table.to_pandas(date_as_object=False)
 
-    def _arrow(self, sql: str) -> Any:
+    def _columns(self, sql: str) -> pd.DataFrame:
         raise NotImplementedError
 
     def close(self) -> None:
@@ -141,29 +172,21 @@ class _ColumnarReader:
 
 
 class ArrowOdbcReader(_ColumnarReader):
-    """arrow-odbc: the ODBC driver fills column buffers in batches."""
+    """arrow-odbc for every query."""
 
-    def _arrow(self, sql: str) -> Any:
-        import arrow_odbc
-        import pyarrow as pa
-
-        batches = arrow_odbc.read_arrow_batches_from_odbc(
-            query=sql,
-            connection_string=self.settings.full_connection_string(),
-            batch_size=100_000,
-            max_text_size=2048,
-            max_binary_size=2048,
-        )
-        return pa.Table.from_batches(list(batches), schema=batches.schema)
+    def _columns(self, sql: str) -> pd.DataFrame:
+        return _arrow_odbc_frame(self.settings, sql)
 
 
 class ConnectorxReader(_ColumnarReader):
-    """connectorx: MySQL/MariaDB's own protocol straight into Arrow."""
+    """connectorx: MySQL/MariaDB's own protocol straight into Arrow (for queries without parameters)."""
 
-    def _arrow(self, sql: str) -> Any:
+    def _columns(self, sql: str) -> pd.DataFrame:
         import connectorx as cx
 
-        return cx.read_sql(_mysql_url(self.settings), sql, return_type="arrow")
+        table: Any = cx.read_sql(_mysql_url(self.settings), sql, return_type="arrow")  # a pyarrow.Table
+        frame: pd.DataFrame = table.to_pandas(date_as_object=False)
+        return frame
 
 
 def _mysql_url(settings: OdbcSettings) -> str:
@@ -175,10 +198,14 @@ def _mysql_url(settings: OdbcSettings) -> str:
     return f"mysql://{login}@{attrs['server']}:{attrs.get('port', '3306')}/{attrs['database']}"
 
 
+def _mysql_driver(attrs: dict[str, str]) -> bool:
+    driver = attrs.get("driver", "").lower()
+    return "mariadb" in driver or "mysql" in driver
+
+
 def _speaks_mysql(settings: OdbcSettings) -> bool:
     attrs = _attributes(settings.connection_string)
-    driver = attrs.get("driver", "").lower()
-    return ("mariadb" in driver or "mysql" in driver) and "server" in attrs and "database" in attrs
+    return _mysql_driver(attrs) and "server" in attrs and "database" in attrs
 
 
 def _installed(module: str) -> bool:
@@ -217,3 +244,17 @@ def reader_factory(settings: OdbcSettings) -> Callable[[], SqlReader]:
         return ArrowOdbcReader(settings, rows) if kind == "arrow" else rows
 
     return open_reader
+
+
+def snapshot_factory(settings: OdbcSettings) -> Callable[[], SqlReader] | None:
+    """For MySQL/MariaDB: open a reader whose every statement sees the database as it was when the reader
+    opened (a consistent snapshot, pinned before this returns). None for servers where that is not known."""
+    if not _mysql_driver(_attributes(settings.connection_string)):
+        return None
+
+    def open_snapshot() -> SqlReader:
+        conn = _pyodbc_connection(settings)
+        conn.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")  # ended (rolled back) when it closes
+        return DbApiReader(conn)
+
+    return open_snapshot

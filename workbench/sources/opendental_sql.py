@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from datetime import date
 from pathlib import Path
@@ -18,8 +19,8 @@ import pandas as pd
 
 from workbench import model
 from workbench.errors import SourceError, SourceNotFoundError
-from workbench.sources.base import Progress, SourceInfo, register, stored_aging_frame
-from workbench.sources.odbc import chosen_reader, parse_odbc_url, reader_factory
+from workbench.sources.base import Progress, SourceInfo, completed, register, stored_aging_frame
+from workbench.sources.odbc import chosen_reader, parse_odbc_url, reader_factory, snapshot_factory
 from workbench.sources.sql import DbApiReader, SqlReader
 
 __all__ = ["QUERIES", "OpenDentalSQL", "map_table", "provider_name", "sqlite_source"]
@@ -154,9 +155,15 @@ class OpenDentalSQL:
     """Open Dental's tables through a reader of SELECT results (a DB-API connection, or columnar ODBC)."""
 
     def __init__(
-        self, open_reader: Callable[[], SqlReader], url: str, system: str, data_as_of: date | None = None
+        self,
+        open_reader: Callable[[], SqlReader],
+        url: str,
+        system: str,
+        data_as_of: date | None = None,
+        open_snapshot: Callable[[], SqlReader] | None = None,
     ) -> None:
         self._open = open_reader
+        self._open_snapshot = open_snapshot
         self._url = url
         self._system = system
         self._data_as_of = data_as_of
@@ -200,13 +207,13 @@ class OpenDentalSQL:
             if row[t] is not None and not pd.isna(row[t])
         }
 
-    def _one_row(self, aggregates: Mapping[str, str]) -> dict[str, Any]:
+    def _one_row(self, aggregates: Mapping[str, str], reader: SqlReader | None = None) -> dict[str, Any]:
         """Several single-table aggregates (e.g. MAX(col), COUNT(*)) in one SELECT."""
         if not aggregates:
             return {}
         parts = ", ".join(f"(SELECT {expr} FROM {CHANGE_CURSORS[t][0]}) AS {t}" for t, expr in aggregates.items())
-        with closing(self._open()) as reader:
-            frame = reader.frame(f"SELECT {parts}")
+        with closing(reader or self._open()) as opened:
+            frame = opened.frame(f"SELECT {parts}")
         return {t: frame[t].iloc[0] for t in aggregates}
 
     def read_changes(
@@ -223,9 +230,20 @@ class OpenDentalSQL:
                     progress(table, len(frames[table]))
         return frames
 
-    def counts(self, tables: Sequence[str]) -> dict[str, int]:
+    def counts(self, tables: Sequence[str], reader: SqlReader | None = None) -> dict[str, int]:
         """Rows per table at the source now."""
-        return {t: int(n) for t, n in self._one_row(dict.fromkeys(tables, "COUNT(*)")).items()}
+        return {t: int(n) for t, n in self._one_row(dict.fromkeys(tables, "COUNT(*)"), reader).items()}
+
+    def start_counts(self, tables: Sequence[str]) -> Future[dict[str, int]]:
+        """Rows per table as of this call. Where the server pins a consistent snapshot, the counting goes on
+        in the background, on a connection of its own, while the caller reads on."""
+        if self._open_snapshot is None:
+            return completed(self.counts(tables))
+        snapshot = self._open_snapshot()
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="workbench-counts")
+        counting = pool.submit(self.counts, tables, snapshot)
+        pool.shutdown(wait=False)  # the thread ends when the counting does
+        return counting
 
     def keys(self, table: str) -> pd.Series:
         """Every key of a table at the source now (to find rows deleted there)."""
@@ -288,7 +306,8 @@ def _from_url(url: str) -> OpenDentalSQL:
 
 def _from_odbc_url(url: str) -> OpenDentalSQL:
     settings = parse_odbc_url(url, "opendental+odbc")
-    return OpenDentalSQL(reader_factory(settings), url, f"Open Dental (ODBC, {chosen_reader(settings)} reader)")
+    system = f"Open Dental (ODBC, {chosen_reader(settings)} reader)"
+    return OpenDentalSQL(reader_factory(settings), url, system, open_snapshot=snapshot_factory(settings))
 
 
 register(
