@@ -286,7 +286,7 @@ def conform(table: str, frame: pd.DataFrame) -> pd.DataFrame:
                 out[column] = values.astype(dtype)
         except (TypeError, ValueError) as exc:
             raise SchemaError(f"{table}.{column}: cannot convert to {dtype}: {exc}") from None
-    result = pd.DataFrame(out).reset_index(drop=True)
+    result = pd.DataFrame(out, copy=False).reset_index(drop=True)  # copy-on-write makes sharing columns safe
     validate(table, result)
     return result
 

@@ -162,7 +162,7 @@ class ShortQueryReader:
         self._client = client
         self._page_rows = page_rows
 
-    def frame(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
+    def frame(self, sql: str, params: Sequence[Any] = (), split_on: str | None = None) -> pd.DataFrame:
         require_select(sql)
         statement = inline_params(sql, params)
         table = re.search(r"\bfrom\s+(\w+)", statement, re.IGNORECASE)

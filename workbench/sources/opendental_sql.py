@@ -122,7 +122,7 @@ def provider_name(first: pd.Series, last: pd.Series, suffix: pd.Series) -> pd.Se
 
 def map_table(table: str, raw: pd.DataFrame) -> pd.DataFrame:
     """Map one table's raw Open Dental columns (aliased by QUERIES) to the canonical frame."""
-    df = raw.copy()
+    df = raw.copy(deep=False)  # new columns are assigned, never written into: the caller's frame stays as it was
     for column in _ZERO_IS_NONE.get(table, []):
         ids = pd.to_numeric(df[column]).astype("Int64")
         df[column] = ids.mask(ids == 0)
@@ -255,7 +255,7 @@ class OpenDentalSQL:
         frames = {}
         with closing(self._open()) as reader:
             for table in tables:
-                raw = reader.frame(QUERIES[table])
+                raw = reader.frame(QUERIES[table], split_on=model.TABLES[table].key)
                 frames[table] = map_table(table, raw)
                 if progress:
                     progress(table, len(frames[table]))

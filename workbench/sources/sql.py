@@ -16,7 +16,10 @@ __all__ = ["DbApiReader", "SqlReader", "fetch_frame", "require_select"]
 class SqlReader(Protocol):
     """Runs read-only SELECT statements and returns their rows as a DataFrame."""
 
-    def frame(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame: ...
+    def frame(self, sql: str, params: Sequence[Any] = (), split_on: str | None = None) -> pd.DataFrame:
+        """``split_on``: a numeric, never-null column of the result that a reader able to read in parallel may
+        split the read on (the others ignore it)."""
+        ...
 
     def close(self) -> None: ...
 
@@ -43,7 +46,7 @@ class DbApiReader:
     def __init__(self, conn: Any) -> None:
         self.conn = conn
 
-    def frame(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
+    def frame(self, sql: str, params: Sequence[Any] = (), split_on: str | None = None) -> pd.DataFrame:
         return fetch_frame(self.conn, sql, params)
 
     def close(self) -> None:
