@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
 
+import workbench
 from workbench.cli import main
 from workbench.errors import UsageError
 from workbench.practices import load_practices
@@ -148,3 +151,30 @@ def test_batch_option_errors_are_one_line(tmp_path: Path, capsys: pytest.Capture
     assert "--executor must be process or dask" in err
     assert "--scheduler needs --executor dask" in err
     assert "cannot reach the Dask scheduler at tcp://127.0.0.1:1" in err
+
+
+def test_batch_and_report_bring_the_cache_up_to_date_first(demo_db: Path, tmp_path: Path) -> None:
+    """A scheduled report must show today's ledger, deletions included, not the cache of the first run."""
+    db = Path(shutil.copy(demo_db, tmp_path / "od.db"))
+    url = f"opendental+sqlite://{db}"
+    practices = _write(tmp_path, f'[[practice]]\nname = "oak"\nsource = "{url}"\nreports = ["aging"]\n')
+    cache = ["--cache-dir", str(tmp_path / "cache")]
+    batch = ["batch", "--practices", str(practices), "--out", str(tmp_path / "out"), "--jobs", "1", *cache]
+    assert main(batch) == 0
+    practice = workbench.connect(url, cache_dir=tmp_path / "cache")
+    before = practice.store.manifest()
+    assert before is not None
+
+    def delete_a_split() -> None:
+        with sqlite3.connect(db) as conn:
+            conn.execute("DELETE FROM paysplit WHERE SplitNum = (SELECT MIN(SplitNum) FROM paysplit)")
+
+    delete_a_split()
+    assert main([*batch, "--no-refresh"]) == 0
+    assert practice.store.manifest() == before  # rendered from the cache as it was
+    assert main(batch) == 0  # within the hour of the last look, yet the deletion is found
+    assert practice.store.manifest().rows["patient_payments"] == before.rows["patient_payments"] - 1
+
+    delete_a_split()
+    assert main(["report", "aging", "--source", url, "--out", str(tmp_path / "one"), *cache]) == 0
+    assert practice.store.manifest().rows["patient_payments"] == before.rows["patient_payments"] - 2

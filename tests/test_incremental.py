@@ -63,7 +63,7 @@ def test_incremental_refresh_equals_a_full_extract(
         ).fetchone()[0]
     done = _change_one_percent(db)
     seen: dict[str, int] = {}
-    after = practice.refresh(progress=lambda table, rows: seen.__setitem__(table, rows))
+    after = practice.refresh(progress=lambda table, rows: seen.__setitem__(table, rows), check_deletions=True)
     assert after.snapshot == before.snapshot  # changes were added, not a new full snapshot
     assert after.watermarks["procedures"] == LATER
     assert seen["procedures"] == done["changed"] + 1 + overlap  # only changed rows (+ the new one) were read
@@ -148,8 +148,32 @@ def test_a_row_added_during_the_refresh_cannot_hide_a_deletion(
         return frames
 
     monkeypatch.setattr(practice.source, "read_changes", office_adds_a_split_meanwhile)
-    practice.refresh()
+    practice.refresh(check_deletions=True)
     assert gone not in set(practice.frame("patient_payments")["split_id"])
     monkeypatch.undo()
-    practice.refresh()  # the split added during the last refresh arrives with this one
+    practice.refresh(check_deletions=True)  # the split added during the last refresh arrives with this one
+    _assert_cache_equals_full_extract(practice, db, tmp_path)
+
+
+def test_deletions_are_looked_for_when_the_last_look_is_an_hour_old(
+    practice_copy: tuple[Path, workbench.Practice], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db, practice = practice_copy
+    looked = practice.store.manifest().deletions_checked_at
+    assert looked is not None  # the full extract holds no deleted row
+    with sqlite3.connect(db) as conn:
+        conn.execute("DELETE FROM adjustment WHERE AdjNum = (SELECT MIN(AdjNum) FROM adjustment)")
+    rows = practice.store.manifest().rows["adjustments"]
+    counted: list[list[str]] = []
+    counts = practice.source.counts  # type: ignore[attr-defined]
+    monkeypatch.setattr(practice.source, "counts", lambda tables: counted.append(tables) or counts(tables))
+
+    assert practice.refresh().deletions_checked_at == looked  # within the hour: no count, the row stays
+    assert practice.refresh(check_deletions=False).rows["adjustments"] == rows
+    assert counted == [] and len(practice.frame("adjustments")) == rows
+
+    monkeypatch.setattr(workbench.practice, "DELETIONS_CHECKED_EVERY", pd.Timedelta(0).to_pytimedelta())
+    after = practice.refresh()  # the last look is now too old: this refresh looks
+    assert counted and after.deletions_checked_at is not None and after.deletions_checked_at >= looked
+    assert after.rows["adjustments"] == rows - 1
     _assert_cache_equals_full_extract(practice, db, tmp_path)

@@ -200,7 +200,7 @@ def test_incremental_refresh_over_odbc_equals_a_full_extract(
             conn.execute("UPDATE claimproc SET InsPayAmt = InsPayAmt + 5, SecDateTEdit = NOW() WHERE ClaimProcNum = 3")
             conn.execute("DELETE FROM appointment WHERE AptNum IN (2, 3)")
         seen: dict[str, int] = {}
-        practice.refresh(progress=lambda table, rows: seen.__setitem__(table, rows))
+        practice.refresh(progress=lambda table, rows: seen.__setitem__(table, rows), check_deletions=True)
         assert changed <= seen["procedures"] < changed + 50
         fresh = workbench.connect(url, cache_dir=tmp_path / "fresh")
         for table in model.TABLES:

@@ -173,7 +173,7 @@ def test_incremental_refresh_pulls_changes_and_finds_deletions(system: str, offi
         now = datetime.now(UTC) if system == "ascend" else datetime.now()
         _office_edits(office_db, now.strftime("%Y-%m-%d %H:%M:%S"))
         calls = source.client.requests
-        practice.refresh(incremental=True)
+        practice.refresh(incremental=True, check_deletions=True)
         incremental_calls = source.client.requests - calls
         want = sqlite_source(office_db).read(list(model.TABLES))
         for table in model.TABLES:

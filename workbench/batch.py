@@ -112,14 +112,15 @@ def _write(job: Job, result: JobResult, content: bytes | None) -> JobResult:
     return replace(result, output=write_atomically(folder / f"{job.report}.html", content))
 
 
-def _prepare(source: str, cache_dir: str | None) -> str | None:
-    """Fill or check one practice's cache (once, before its reports run in parallel); the error, if any."""
+def _prepare(source: str, cache_dir: str | None, refresh: bool = True) -> str | None:
+    """Bring one practice's cache up to date, deleted rows included (without ``refresh``: only fill it if
+    empty), once, before its reports run in parallel; the error, if any."""
     from workbench.practice import connect
 
     try:
         practice = connect(source, cache_dir=cache_dir)
-        if practice.store.manifest() is None:
-            practice.refresh()
+        if refresh or practice.store.manifest() is None:
+            practice.refresh(check_deletions=True)
     except WorkbenchError as exc:
         return str(exc)
     except Exception as exc:
@@ -132,17 +133,20 @@ def run_batch(
     workers: int = 2,
     on_done: Callable[[JobResult], None] | None = None,
     executor: Executor | None = None,
+    refresh: bool = True,
 ) -> list[JobResult]:
     """Run every job; results in the order of ``jobs``.
 
     ``executor`` is any ``concurrent.futures.Executor`` (``dask_executor(...)`` for a Dask cluster);
-    by default ``workers`` processes here. First each practice's cache is prepared once (practices in
-    parallel), so two reports of one practice never extract it at the same time; then every report of
-    the practices that could be read.
+    by default ``workers`` processes here. First each practice's cache is brought up to date once
+    (practices in parallel; with ``refresh=False`` only an empty cache is filled), so two reports of one
+    practice never extract it at the same time; then every report of the practices that could be read.
     """
     with _executor(executor, workers) as pool:
         sources = sorted({(j.practice.source, j.cache_dir or "") for j in jobs})
-        errors = list(pool.map(_prepare, [s for s, _ in sources], [c or None for _, c in sources]))
+        errors = list(
+            pool.map(_prepare, [s for s, _ in sources], [c or None for _, c in sources], [refresh] * len(sources))
+        )
         prepared = dict(zip(sources, errors, strict=True))
         results: dict[int, JobResult] = {}
         futures = {}

@@ -15,6 +15,7 @@ not name are never read, and the next successful refresh removes them.
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 import uuid
@@ -52,6 +53,7 @@ class Manifest:
     # per table, the steps to replay: [{"upserts": file, "deletes": file or None}, ...]; the first is the base
     files: dict[str, list[dict[str, str | None]]] = field(default_factory=dict)
     watermarks: dict[str, str] = field(default_factory=dict)  # per table, the source's change cursor
+    deletions_checked_at: str | None = None  # ISO 8601, UTC: when rows deleted at the source were last looked for
 
     @classmethod
     def from_json(cls, text: str) -> Manifest:
@@ -114,10 +116,10 @@ class CacheStore:
     def _key_array(self, manifest: Manifest, name: str | None, key: str) -> np.ndarray:
         path = self.dir / manifest.snapshot / str(name)
         try:
-            column = pq.read_table(path, columns=[key]).column(0)
+            stat = path.stat()
+            return _read_keys(str(path), key, stat.st_size, stat.st_mtime_ns)
         except (OSError, ValueError) as exc:
             raise CacheError(f"cannot read cached file {path}: {exc}") from None
-        return column.drop_null().to_numpy()
 
     def _require(self, table: str) -> Manifest:
         manifest = self.manifest()
@@ -169,13 +171,14 @@ class CacheStore:
                 source=source,
                 system=system,
                 practice_name=practice_name,
-                extracted_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                extracted_at=_now(),
                 data_as_of=data_as_of,
                 schema_version=model.SCHEMA_VERSION,
                 snapshot=snapshot,
                 rows={name: len(frame) for name, frame in frames.items()},
                 files={name: [{"upserts": f"{name}.parquet", "deletes": None}] for name in frames},
                 watermarks=dict(watermarks or {}),
+                deletions_checked_at=_now(),  # a full extract holds no deleted row
             )
             self._write_manifest(manifest)
         except BaseException:
@@ -192,10 +195,12 @@ class CacheStore:
         rows: Mapping[str, int],
         watermarks: Mapping[str, str],
         data_as_of: str | None,
+        deletions_checked: bool,
     ) -> Manifest:
         """Add incremental ``changes`` (and whole ``replaced`` tables) to the current snapshot, atomically.
 
         ``rows``: each changed table's row count once the changes are applied (the caller knows its keys).
+        ``deletions_checked``: the changes include every row deleted at the source (the caller looked).
         """
         manifest = self.manifest()
         if manifest is None:
@@ -227,7 +232,8 @@ class CacheStore:
             files[name].append({"upserts": upserts, "deletes": deletes})
         updated = replace(
             manifest,
-            extracted_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            deletions_checked_at=_now() if deletions_checked else manifest.deletions_checked_at,
+            extracted_at=_now(),
             data_as_of=data_as_of,
             files=files,
             rows=counts,
@@ -251,6 +257,19 @@ class CacheStore:
         for file in (self.dir / manifest.snapshot).iterdir():
             if file.name not in named:
                 file.unlink(missing_ok=True)
+
+
+@functools.lru_cache(maxsize=64)
+def _read_keys(path: str, key: str, size: int, mtime_ns: int) -> np.ndarray:
+    """One cached file's key column, kept in memory: files are never rewritten under the same name (size and
+    time are in the cache key all the same), so a process that refreshes again reads only new files."""
+    keys: np.ndarray = pq.read_table(path, columns=[key]).column(0).drop_null().to_numpy()
+    keys.flags.writeable = False
+    return keys
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _stamp() -> str:

@@ -42,6 +42,13 @@ CacheOpt = Annotated[
     Path | None,
     typer.Option("--cache-dir", help="Cache directory (default: $WORKBENCH_CACHE_DIR or the user cache directory)."),
 ]
+RefreshOpt = Annotated[
+    bool,
+    typer.Option(
+        "--refresh/--no-refresh",
+        help="Bring the cache up to date first, deleted rows included (default); --no-refresh uses it as it is.",
+    ),
+]
 
 
 @app.command()
@@ -79,8 +86,10 @@ def report(
     ] = DEFAULT_BRAND_COLOR,
     logo: Annotated[Path | None, typer.Option(help="Practice logo (PNG, JPEG or SVG), inlined.")] = None,
     cache_dir: CacheOpt = None,
+    refresh: RefreshOpt = True,
 ) -> None:
     """Run one report for one practice and write it as HTML."""
+    from workbench.practice import connect
     from workbench.reports import REPORTS, render_report
 
     if name not in REPORTS:
@@ -88,6 +97,8 @@ def report(
     day, first, last = parse_date(as_of, "as-of date"), parse_date(start, "start date"), parse_date(end, "end date")
     if first and last and first > last:
         raise UsageError(f"start date {first} is after end date {last}")
+    if refresh:
+        connect(source, cache_dir=cache_dir).refresh(check_deletions=True)
     path = render_report(
         name,
         source,
@@ -105,13 +116,22 @@ def report(
 
 
 @app.command()
-def refresh(source: SourceOpt, cache_dir: CacheOpt = None) -> None:
-    """Extract the practice's data into the cache now."""
+def refresh(
+    source: SourceOpt,
+    cache_dir: CacheOpt = None,
+    check_deletions: Annotated[
+        bool,
+        typer.Option(
+            "--check-deletions", help="Look for rows deleted at the source now (else when the last look is 1 h old)."
+        ),
+    ] = False,
+) -> None:
+    """Extract the practice's data into the cache now (incrementally where the source allows)."""
     from workbench.practice import connect
 
     practice = connect(source, cache_dir=cache_dir)
     with _table_progress() as progress:
-        manifest = practice.refresh(progress=progress)
+        manifest = practice.refresh(progress=progress, check_deletions=True if check_deletions else None)
     out.print(
         f"{manifest.practice_name or manifest.source}: cached {sum(manifest.rows.values()):,} rows "
         f"at {practice.store.dir}"
@@ -178,7 +198,7 @@ def _table_progress() -> Iterator[Callable[[str, int], None]]:
         yield table_read
 
 
-def _run_jobs(jobs: list[Job], workers: int, executor: Executor | None = None) -> list[JobResult]:
+def _run_jobs(jobs: list[Job], workers: int, executor: Executor | None = None, refresh: bool = True) -> list[JobResult]:
     """Run batch jobs with a line per finished job and, on a terminal, a live bar (done, failed, elapsed)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -195,7 +215,7 @@ def _run_jobs(jobs: list[Job], workers: int, executor: Executor | None = None) -
             _print_result(result)
             bar.update(task, advance=1, description=f"reports ({failed} failed)" if failed else "reports")
 
-        return run_batch(jobs, workers=workers, on_done=finished, executor=executor)
+        return run_batch(jobs, workers=workers, on_done=finished, executor=executor, refresh=refresh)
 
 
 PracticesOpt = Annotated[
@@ -238,6 +258,7 @@ def batch(
     ] = None,
     out_dir: OutOpt = Path("reports"),
     cache_dir: CacheOpt = None,
+    refresh: RefreshOpt = True,
 ) -> None:
     """Every practice × report of the practices file, in parallel; a summary and index.html at the end."""
     from contextlib import nullcontext
@@ -264,7 +285,7 @@ def batch(
         raise UsageError("--scheduler needs --executor dask")
     todo = jobs_for(chosen, out_dir, as_of=day, cache_dir=cache_dir, reports=reports)
     with dask_executor(scheduler, workers=jobs) if executor == "dask" else nullcontext() as pool:
-        results = _run_jobs(todo, jobs, pool)
+        results = _run_jobs(todo, jobs, pool, refresh)
     grid = Table("practice", "report", "status", "seconds", "output")
     for r in results:
         grid.add_row(

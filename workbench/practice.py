@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import Future
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,10 @@ from workbench.config import cache_root
 from workbench.errors import UsageError
 from workbench.sources.base import Progress, Source, cache_key, completed, open_source
 
-__all__ = ["Practice", "connect"]
+__all__ = ["DELETIONS_CHECKED_EVERY", "Practice", "connect"]
+
+# Between looks for rows deleted at the source, when a refresh is not told whether to look.
+DELETIONS_CHECKED_EVERY = timedelta(hours=1)
 
 
 class Practice:
@@ -58,12 +61,19 @@ class Practice:
         """Every canonical table."""
         return {name: self.frame(name) for name in model.TABLES}
 
-    def refresh(self, progress: Progress | None = None, incremental: bool | None = None) -> Manifest:
+    def refresh(
+        self, progress: Progress | None = None, incremental: bool | None = None, check_deletions: bool | None = None
+    ) -> Manifest:
         """Bring the cache up to date, atomically.
 
         Incrementally where the source keeps change stamps and a previous extract left watermarks (only
-        rows changed since, upserted by key; rows deleted at the source found by key reconciliation);
-        otherwise, or with ``incremental=False``, a full extract. ``incremental=True`` insists.
+        rows changed since, upserted by key); otherwise, or with ``incremental=False``, a full extract.
+        ``incremental=True`` insists.
+
+        An incremental refresh looks for rows deleted at the source (row counts, then keys where the counts
+        differ) when ``check_deletions`` is True, not when False, and by default when the last look is older
+        than ``DELETIONS_CHECKED_EVERY``: counting every row costs about as much as reading an office's whole
+        day of changes. Reports (``workbench report``, ``batch``, scheduled runs) always look.
         """
         previous = self.store.manifest()
         stamps = getattr(self.source, "watermarks", None)
@@ -74,7 +84,9 @@ class Practice:
         self._frames = {}
         if possible and incremental is not False:
             assert previous is not None and stamps is not None
-            return self._refresh_changes(previous, stamps(tables), progress)
+            if check_deletions is None:
+                check_deletions = _older_than(previous.deletions_checked_at, DELETIONS_CHECKED_EVERY)
+            return self._refresh_changes(previous, stamps(tables), progress, check_deletions)
         info = self.source.info()
         as_of = info.data_as_of.isoformat() if info.data_as_of else None
         marks = stamps(tables) if stamps else {}  # taken before reading: changes during the read are re-read
@@ -90,12 +102,14 @@ class Practice:
         self._frames = dict(frames)
         return manifest
 
-    def _refresh_changes(self, previous: Manifest, marks: dict[str, str], progress: Progress | None) -> Manifest:
+    def _refresh_changes(
+        self, previous: Manifest, marks: dict[str, str], progress: Progress | None, check_deletions: bool
+    ) -> Manifest:
         source: Any = self.source
         tracked = {t: previous.watermarks[t] for t in model.TABLES if t in previous.watermarks and t in marks}
         # Counted as of before the changes are read: a row added in between can only cause a needless key
         # check below, never hide a deletion (counted after, it could make up for one).
-        counting = _start_counts(source, list(tracked))
+        counting = _start_counts(source, list(tracked)) if check_deletions else completed({})
         changed = source.read_changes(tracked, progress=progress)
         whole = [t for t in model.TABLES if t not in tracked]
         replaced = self.source.read(whole, progress=progress) if whole else {}
@@ -108,14 +122,21 @@ class Practice:
         for table, upserts in changed.items():
             rows[table] = expected[table]
             deleted = pd.Index([], dtype="Int64")
-            if counts[table] != expected[table]:  # rows were deleted at the source (or added meanwhile): which?
+            if check_deletions and counts[table] != expected[table]:  # rows deleted at the source (or added): which?
                 key = model.TABLES[table].key
                 merged = pd.Index(self.store.keys(table).dropna()).union(pd.Index(upserts[key].dropna()))
                 deleted = merged.difference(pd.Index(source.keys(table).dropna()))
                 rows[table] = len(merged) - len(deleted)
             changes[table] = TableChanges(upserts, pd.Series(deleted))
         as_of = _last_day(previous.data_as_of, changed)
-        return self.store.apply(changes, replaced, rows=rows, watermarks=marks, data_as_of=as_of)
+        return self.store.apply(
+            changes, replaced, rows=rows, watermarks=marks, data_as_of=as_of, deletions_checked=check_deletions
+        )
+
+
+def _older_than(stamp: str | None, age: timedelta) -> bool:
+    """Whether an ISO 8601 time (None: never) lies more than ``age`` in the past."""
+    return stamp is None or datetime.now(UTC) - datetime.fromisoformat(stamp) > age
 
 
 def _start_counts(source: Any, tables: list[str]) -> Future[dict[str, int]]:

@@ -129,26 +129,9 @@ def _pyodbc_connection(settings: OdbcSettings) -> Any:
 # arrow-odbc's transfer buffer, allocated whole for every query: large enough to stream a table, and
 # smaller for queries with parameters, which read a few changed rows and are sent often.
 BATCH_BYTES = 16 * 2**20
-PARALLEL_READS = min(4, os.cpu_count() or 1)  # connections reading one large table at once (connectorx)
 BATCH_BYTES_WITH_PARAMETERS = 2 * 2**20
 MAX_TEXT = 2048  # longest text value expected (bytes); the buffer holds this per text cell
-
-
-def _arrow_odbc_frame(settings: OdbcSettings, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
-    """arrow-odbc: the ODBC driver fills column buffers; values are bound as parameters (as text)."""
-    import arrow_odbc
-    import pyarrow as pa
-
-    batches = arrow_odbc.read_arrow_batches_from_odbc(
-        query=sql,
-        connection_string=settings.full_connection_string(),
-        parameters=[None if p is None else str(p) for p in params] or None,
-        batch_size=1_000_000,
-        max_bytes_per_batch=BATCH_BYTES_WITH_PARAMETERS if params else BATCH_BYTES,
-        max_text_size=MAX_TEXT,
-        max_binary_size=MAX_TEXT,
-    )
-    return pa.Table.from_batches(list(batches), schema=batches.schema).to_pandas(date_as_object=False)
+PARALLEL_READS = min(4, os.cpu_count() or 1)  # connections reading one large table at once (connectorx)
 
 
 class _ColumnarReader:
@@ -159,20 +142,42 @@ class _ColumnarReader:
         self.settings = settings
         self._rows = rows
         self._bind = _installed("arrow_odbc")
+        self._odbc: Any = None  # one arrow-odbc connection, opened on first use, for every query after
 
     def frame(self, sql: str, params: Sequence[Any] = (), split_on: str | None = None) -> pd.DataFrame:
         require_select(sql)
         if params and not self._bind:
             return self._rows.frame(sql, params)
         try:
-            return _arrow_odbc_frame(self.settings, sql, params) if params else self._columns(sql, split_on)
+            return self._arrow_odbc(sql, params) if params else self._columns(sql, split_on)
         except Exception as exc:  # the libraries raise their own errors (arrow_odbc.Error, RuntimeError)
             raise SourceError(f"reading {self.settings.url} failed: {_scrub(str(exc), self.settings)}") from None
+
+    def _arrow_odbc(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
+        """arrow-odbc: the ODBC driver fills column buffers; values are bound as parameters (as text)."""
+        import arrow_odbc
+        import pyarrow as pa
+
+        if self._odbc is None:
+            self._odbc = arrow_odbc.connect(self.settings.full_connection_string())
+        batches = self._odbc.read_arrow_batches(
+            query=sql,
+            parameters=[None if p is None else str(p) for p in params] or None,
+            batch_size=1_000_000,
+            max_bytes_per_batch=BATCH_BYTES_WITH_PARAMETERS if params else BATCH_BYTES,
+            max_text_size=MAX_TEXT,
+            max_binary_size=MAX_TEXT,
+        )
+        frame: pd.DataFrame = pa.Table.from_batches(list(batches), schema=batches.schema).to_pandas(
+            date_as_object=False
+        )
+        return frame
 
     def _columns(self, sql: str, split_on: str | None) -> pd.DataFrame:
         raise NotImplementedError
 
     def close(self) -> None:
+        self._odbc = None  # arrow-odbc closes the connection when it is let go
         self._rows.close()
 
 
@@ -180,7 +185,7 @@ class ArrowOdbcReader(_ColumnarReader):
     """arrow-odbc for every query."""
 
     def _columns(self, sql: str, split_on: str | None) -> pd.DataFrame:
-        return _arrow_odbc_frame(self.settings, sql)
+        return self._arrow_odbc(sql)
 
 
 class ConnectorxReader(_ColumnarReader):
