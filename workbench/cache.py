@@ -31,6 +31,7 @@ import pyarrow.parquet as pq
 from workbench import model
 from workbench.errors import CacheError
 from workbench.files import write_atomically
+from workbench.keys import member, union
 
 __all__ = ["CacheStore", "Manifest", "TableChanges"]
 
@@ -95,10 +96,17 @@ class CacheStore:
         frame = self._replay(table)
         return model.conform(table, frame)
 
-    def keys(self, table: str) -> pd.Series:
-        """The cached key values of one table (reads the key column only)."""
+    def keys(self, table: str) -> np.ndarray:
+        """The cached key values of one table, sorted (reads key columns only, replays no rows)."""
+        manifest = self._require(table)
         key = model.TABLES[table].key
-        return self._replay(table, columns=[key])[key]
+        steps = manifest.files[table]
+        keys = self._key_array(manifest, steps[0]["upserts"], key)
+        for step in steps[1:]:
+            if step["deletes"]:
+                keys = keys[~member(keys, self._key_array(manifest, step["deletes"], key))]
+            keys = union(keys, self._key_array(manifest, step["upserts"], key))
+        return union(keys)
 
     def contains(self, table: str, keys: pd.Series) -> np.ndarray:
         """Which of ``keys`` the cached table holds now (reads key columns only, replays no rows)."""
@@ -106,11 +114,11 @@ class CacheStore:
         key = model.TABLES[table].key
         wanted = keys.to_numpy(dtype="int64")
         steps = manifest.files[table]
-        present = np.isin(wanted, self._key_array(manifest, steps[0]["upserts"], key))
+        present = member(wanted, self._key_array(manifest, steps[0]["upserts"], key))
         for step in steps[1:]:
             if step["deletes"]:
-                present &= ~np.isin(wanted, self._key_array(manifest, step["deletes"], key))
-            present |= np.isin(wanted, self._key_array(manifest, step["upserts"], key))
+                present &= ~member(wanted, self._key_array(manifest, step["deletes"], key))
+            present |= member(wanted, self._key_array(manifest, step["upserts"], key))
         return present
 
     def _key_array(self, manifest: Manifest, name: str | None, key: str) -> np.ndarray:
@@ -127,22 +135,22 @@ class CacheStore:
             raise CacheError(f"table {table!r} is not in the cache at {self.dir}; refresh first")
         return manifest
 
-    def _replay(self, table: str, columns: list[str] | None = None) -> pd.DataFrame:
+    def _replay(self, table: str) -> pd.DataFrame:
         manifest = self._require(table)
         key = model.TABLES[table].key
         steps = manifest.files[table]
-        frame = self._read(manifest, steps[0]["upserts"], columns)
+        frame = self._read(manifest, steps[0]["upserts"])
         for step in steps[1:]:
             if step["deletes"]:
-                frame = frame[~frame[key].isin(self._read(manifest, step["deletes"])[key])]
-            upserts = self._read(manifest, step["upserts"], columns)
+                frame = frame[~frame[key].isin(self._key_array(manifest, step["deletes"], key))]
+            upserts = self._read(manifest, step["upserts"])
             frame = pd.concat([frame[~frame[key].isin(upserts[key])], upserts], ignore_index=True)
         return frame.sort_values(key, ignore_index=True) if len(steps) > 1 else frame
 
-    def _read(self, manifest: Manifest, name: str | None, columns: list[str] | None = None) -> pd.DataFrame:
+    def _read(self, manifest: Manifest, name: str | None) -> pd.DataFrame:
         path = self.dir / manifest.snapshot / str(name)
         try:
-            return pd.read_parquet(path, columns=columns)
+            return pd.read_parquet(path)
         except (OSError, ValueError) as exc:
             raise CacheError(f"cannot read cached file {path}: {exc}") from None
 

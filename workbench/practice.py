@@ -7,12 +7,14 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from workbench import model
 from workbench.cache import CacheStore, Manifest, TableChanges
 from workbench.config import cache_root
 from workbench.errors import UsageError
+from workbench.keys import member, union
 from workbench.sources.base import Progress, Source, cache_key, completed, open_source
 
 __all__ = ["DELETIONS_CHECKED_EVERY", "Practice", "connect"]
@@ -121,13 +123,13 @@ class Practice:
         changes, rows = {}, {}
         for table, upserts in changed.items():
             rows[table] = expected[table]
-            deleted = pd.Index([], dtype="Int64")
+            deleted = np.array([], dtype="int64")
             if check_deletions and counts[table] != expected[table]:  # rows deleted at the source (or added): which?
-                key = model.TABLES[table].key
-                merged = pd.Index(self.store.keys(table).dropna()).union(pd.Index(upserts[key].dropna()))
-                deleted = merged.difference(pd.Index(source.keys(table).dropna()))
+                ids = upserts[model.TABLES[table].key].to_numpy(dtype="int64")
+                merged = union(self.store.keys(table), ids)
+                deleted = merged[~member(merged, source.keys(table).dropna().to_numpy(dtype="int64"))]
                 rows[table] = len(merged) - len(deleted)
-            changes[table] = TableChanges(upserts, pd.Series(deleted))
+            changes[table] = TableChanges(upserts, pd.Series(deleted, dtype="Int64"))
         as_of = _last_day(previous.data_as_of, changed)
         return self.store.apply(
             changes, replaced, rows=rows, watermarks=marks, data_as_of=as_of, deletions_checked=check_deletions
