@@ -127,10 +127,12 @@ def main() -> None:
                 with pyodbc.connect(server_string + f"Database={DATABASE};", autocommit=True) as server:
                     touched = edit(server)
                 seen: dict[str, int] = {}
+                steps = len(practice.manifest.files["procedures"])
                 began = time.perf_counter()
-                practice.refresh(progress=lambda table, rows: seen.__setitem__(table, rows), check_deletions=check)
+                after = practice.refresh(progress=lambda t, rows: seen.__setitem__(t, rows), check_deletions=check)
                 runs.setdefault(label, []).append(time.perf_counter() - began)
-                notes[label] = f"{touched:,} rows changed; {sum(seen.values()):,} read"
+                merged = " (+ change files merged)" if len(after.files["procedures"]) <= steps else ""
+                notes[label] = f"{touched:,} rows changed; {sum(seen.values()):,} read{merged}"
 
             newest = "incremental: an office day, newest 1% of rows (0.8% edited, 0.2% added)"
             checked = newest + ", deleted rows looked for"

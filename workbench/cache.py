@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from workbench import model
@@ -92,9 +93,8 @@ class CacheStore:
             raise CacheError(f"unreadable cache manifest {path}: {exc}") from None
 
     def load(self, table: str) -> pd.DataFrame:
-        """One cached canonical frame: its base file with every later change replayed."""
-        frame = self._replay(table)
-        return model.conform(table, frame)
+        """One cached canonical frame: its base file with every later change applied."""
+        return model.conform(table, self._merged(table).to_pandas())
 
     def keys(self, table: str) -> np.ndarray:
         """The cached key values of one table, sorted (reads key columns only, replays no rows)."""
@@ -135,22 +135,28 @@ class CacheStore:
             raise CacheError(f"table {table!r} is not in the cache at {self.dir}; refresh first")
         return manifest
 
-    def _replay(self, table: str) -> pd.DataFrame:
+    def _merged(self, table: str) -> pa.Table:
+        """The base file with every later change applied, in key order, in Arrow: each file's rows are
+        filtered once (by the keys later steps replaced or deleted), then all put together."""
         manifest = self._require(table)
         key = model.TABLES[table].key
         steps = manifest.files[table]
-        frame = self._read(manifest, steps[0]["upserts"])
-        for step in steps[1:]:
-            if step["deletes"]:
-                frame = frame[~frame[key].isin(self._key_array(manifest, step["deletes"], key))]
-            upserts = self._read(manifest, step["upserts"])
-            frame = pd.concat([frame[~frame[key].isin(upserts[key])], upserts], ignore_index=True)
-        return frame.sort_values(key, ignore_index=True) if len(steps) > 1 else frame
+        kept: list[pa.Table] = []
+        later = np.array([], dtype="int64")  # keys a later step replaced or deleted
+        for step in reversed(steps):
+            part = self._read(manifest, step["upserts"])
+            kept.append(part.filter(~member(part.column(key).to_numpy(), later)) if len(later) else part)
+            gone = [self._key_array(manifest, name, key) for name in (step["upserts"], step["deletes"]) if name]
+            later = union(later, *gone) if step is not steps[0] else later
+        if len(kept) == 1:
+            return kept[0]
+        merged = pa.concat_tables(reversed(kept))
+        return merged.take(np.argsort(merged.column(key).to_numpy(), kind="stable"))
 
-    def _read(self, manifest: Manifest, name: str | None) -> pd.DataFrame:
+    def _read(self, manifest: Manifest, name: str | None) -> pa.Table:
         path = self.dir / manifest.snapshot / str(name)
         try:
-            return pd.read_parquet(path)
+            return pq.read_table(path)
         except (OSError, ValueError) as exc:
             raise CacheError(f"cannot read cached file {path}: {exc}") from None
 
@@ -226,8 +232,7 @@ class CacheStore:
             model.validate(name, change.upserts)
             key = model.TABLES[name].key
             if len(files[name]) >= COMPACT_AFTER:  # merge the steps so loads stay fast
-                merged = self.load(name)
-                merged.to_parquet(folder / f"{name}.{step}.base.parquet", index=False)
+                pq.write_table(self._merged(name), folder / f"{name}.{step}.base.parquet")
                 files[name] = [{"upserts": f"{name}.{step}.base.parquet", "deletes": None}]
             upserts = f"{name}.{step}.upserts.parquet"
             change.upserts.to_parquet(folder / upserts, index=False)
