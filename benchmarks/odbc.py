@@ -27,6 +27,7 @@ from rich.console import Console
 from rich.table import Table
 
 import workbench
+from workbench.cache import COMPACT_AFTER
 from workbench.demo.schema import OPEN_DENTAL_TABLES
 from workbench.demo.server import load_into_server
 from workbench.sources import open_source
@@ -154,6 +155,10 @@ def main() -> None:
                 lambda server: server.execute("DELETE FROM procedurelog WHERE ProcNum % 1000 = 1").rowcount,
             )
             refresh_after("incremental: nothing changed (hourly default)", lambda server: 0, check=None)
+            status.update("refreshes until the change files are merged")
+            while len(practice.manifest.files["procedures"]) < COMPACT_AFTER:
+                practice.refresh(check_deletions=False)
+            refresh_after(f"incremental: nothing changed, every {COMPACT_AFTER}th: change files merged", lambda s: 0)
         with pyodbc.connect(server_string, autocommit=True) as server:
             server.execute(f"DROP DATABASE IF EXISTS `{DATABASE}`")
 

@@ -15,10 +15,12 @@ not name are never read, and the next successful refresh removes them.
 
 from __future__ import annotations
 
-import functools
 import json
+import os
 import shutil
+import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
@@ -37,7 +39,7 @@ from workbench.keys import member, union
 __all__ = ["CacheStore", "Manifest", "TableChanges"]
 
 MANIFEST = "manifest.json"
-COMPACT_AFTER = 8  # incremental steps per table before its files are merged into one
+COMPACT_AFTER = 16  # incremental steps per table before its files are merged into one
 
 
 @dataclass(frozen=True)
@@ -124,8 +126,7 @@ class CacheStore:
     def _key_array(self, manifest: Manifest, name: str | None, key: str) -> np.ndarray:
         path = self.dir / manifest.snapshot / str(name)
         try:
-            stat = path.stat()
-            return _read_keys(str(path), key, stat.st_size, stat.st_mtime_ns)
+            return _KEY_COLUMNS.get(path, key)
         except (OSError, ValueError) as exc:
             raise CacheError(f"cannot read cached file {path}: {exc}") from None
 
@@ -136,22 +137,23 @@ class CacheStore:
         return manifest
 
     def _merged(self, table: str) -> pa.Table:
-        """The base file with every later change applied, in key order, in Arrow: each file's rows are
-        filtered once (by the keys later steps replaced or deleted), then all put together."""
+        """The base file with every later change applied, in key order, in Arrow: the rows no later step
+        replaced or deleted are picked from all files in one pass (each row copied once)."""
         manifest = self._require(table)
         key = model.TABLES[table].key
         steps = manifest.files[table]
-        kept: list[pa.Table] = []
+        parts = [self._read(manifest, step["upserts"]) for step in steps]
+        if len(parts) == 1:
+            return parts[0]
+        keep = []
         later = np.array([], dtype="int64")  # keys a later step replaced or deleted
-        for step in reversed(steps):
-            part = self._read(manifest, step["upserts"])
-            kept.append(part.filter(~member(part.column(key).to_numpy(), later)) if len(later) else part)
+        for step, part in zip(reversed(steps), reversed(parts), strict=True):
+            keep.append(~member(part.column(key).to_numpy(), later))
             gone = [self._key_array(manifest, name, key) for name in (step["upserts"], step["deletes"]) if name]
-            later = union(later, *gone) if step is not steps[0] else later
-        if len(kept) == 1:
-            return kept[0]
-        merged = pa.concat_tables(reversed(kept))
-        return merged.take(np.argsort(merged.column(key).to_numpy(), kind="stable"))
+            later = union(later, *gone)
+        keys = np.concatenate([part.column(key).to_numpy() for part in parts])
+        rows = np.flatnonzero(np.concatenate(keep[::-1]))
+        return pa.concat_tables(parts).take(rows[np.argsort(keys[rows], kind="stable")])
 
     def _read(self, manifest: Manifest, name: str | None) -> pa.Table:
         path = self.dir / manifest.snapshot / str(name)
@@ -181,6 +183,8 @@ class CacheStore:
             for name, frame in frames.items():
                 frame.to_parquet(staging / f"{name}.parquet", index=False)
             staging.rename(self.dir / snapshot)
+            for name, frame in frames.items():
+                _KEY_COLUMNS.remember(self.dir / snapshot / f"{name}.parquet", model.TABLES[name].key, frame)
             manifest = Manifest(
                 source=source,
                 system=system,
@@ -225,23 +229,22 @@ class CacheStore:
         counts = {**manifest.rows, **rows}
         for name, frame in replaced.items():
             model.validate(name, frame)
-            frame.to_parquet(folder / f"{name}.{step}.parquet", index=False)
+            _write(folder / f"{name}.{step}.parquet", name, frame)
             files[name] = [{"upserts": f"{name}.{step}.parquet", "deletes": None}]
             counts[name] = len(frame)
         for name, change in changes.items():
             model.validate(name, change.upserts)
             key = model.TABLES[name].key
             if len(files[name]) >= COMPACT_AFTER:  # merge the steps so loads stay fast
-                pq.write_table(self._merged(name), folder / f"{name}.{step}.base.parquet")
+                _write(folder / f"{name}.{step}.base.parquet", name, self._merged(name))
                 files[name] = [{"upserts": f"{name}.{step}.base.parquet", "deletes": None}]
             upserts = f"{name}.{step}.upserts.parquet"
-            change.upserts.to_parquet(folder / upserts, index=False)
+            _write(folder / upserts, name, change.upserts)
             deletes = None
             if len(change.deleted):
                 deletes = f"{name}.{step}.deletes.parquet"
-                pd.DataFrame({key: change.deleted.astype(model.TABLES[name].columns[key])}).to_parquet(
-                    folder / deletes, index=False
-                )
+                gone = pd.DataFrame({key: change.deleted.astype(model.TABLES[name].columns[key])})
+                _write(folder / deletes, name, gone)
             files[name].append({"upserts": upserts, "deletes": deletes})
         updated = replace(
             manifest,
@@ -272,13 +275,52 @@ class CacheStore:
                 file.unlink(missing_ok=True)
 
 
-@functools.lru_cache(maxsize=64)
-def _read_keys(path: str, key: str, size: int, mtime_ns: int) -> np.ndarray:
-    """One cached file's key column, kept in memory: files are never rewritten under the same name (size and
-    time are in the cache key all the same), so a process that refreshes again reads only new files."""
-    keys: np.ndarray = pq.read_table(path, columns=[key]).column(0).drop_null().to_numpy()
-    keys.flags.writeable = False
-    return keys
+class _KeyColumns:
+    """Key columns of cached files, kept in memory (least recently used out): a process that refreshes
+    again reads only files it has not seen. Files are never rewritten under the same name; size and time
+    are checked all the same. Files this process writes are remembered as they are written."""
+
+    def __init__(self, capacity: int = 64) -> None:
+        self._arrays: OrderedDict[tuple[str, str], tuple[tuple[int, int], np.ndarray]] = OrderedDict()
+        self._capacity = capacity
+        self._lock = threading.Lock()  # the Explorer may refresh from a widget callback's thread
+
+    def get(self, path: Path, key: str) -> np.ndarray:
+        stat = path.stat()
+        with self._lock:
+            held = self._arrays.get((str(path), key))
+        if held is not None and held[0] == (stat.st_size, stat.st_mtime_ns):
+            with self._lock:
+                self._arrays.move_to_end((str(path), key))
+            return held[1]
+        keys = pq.read_table(path, columns=[key]).column(0).drop_null().to_numpy()
+        self._put(path, key, keys, stat)
+        return keys
+
+    def remember(self, path: Path, key: str, data: pd.DataFrame | pa.Table) -> None:
+        """The key column of ``data``, just written to ``path``."""
+        column = data[key] if isinstance(data, pd.DataFrame) else data.column(key).to_pandas()
+        self._put(path, key, column.dropna().to_numpy(dtype="int64"), path.stat())
+
+    def _put(self, path: Path, key: str, keys: np.ndarray, stat: os.stat_result) -> None:
+        keys.flags.writeable = False
+        with self._lock:
+            self._arrays[(str(path), key)] = ((stat.st_size, stat.st_mtime_ns), keys)
+            self._arrays.move_to_end((str(path), key))
+            while len(self._arrays) > self._capacity:
+                self._arrays.popitem(last=False)
+
+
+_KEY_COLUMNS = _KeyColumns()
+
+
+def _write(path: Path, table: str, data: pd.DataFrame | pa.Table) -> None:
+    """One Parquet file of a canonical table's rows (or keys), its key column remembered."""
+    if isinstance(data, pd.DataFrame):
+        data.to_parquet(path, index=False)
+    else:
+        pq.write_table(data, path)
+    _KEY_COLUMNS.remember(path, model.TABLES[table].key, data)
 
 
 def _now() -> str:
