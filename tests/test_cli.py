@@ -123,3 +123,20 @@ def test_reconcile_reports_how_many_families_match(
     assert "As of 2026-10-31" in out and "families match to the cent" in out
     matched, total = [int(x.replace(",", "")) for x in out.split(": ", 1)[1].split(" families")[0].split(" of ")]
     assert matched == total > 0
+
+
+def test_refresh_check_deletions_finds_a_row_deleted_within_the_hour(demo_db: Path, tmp_path: Path) -> None:
+    import shutil
+    import sqlite3
+
+    db = Path(shutil.copy(demo_db, tmp_path / "od.db"))
+    url = f"opendental+sqlite://{db}"
+    args = ["refresh", "--source", url, "--cache-dir", str(tmp_path / "cache")]
+    assert main(args) == 0
+    rows = workbench.connect(url, cache_dir=tmp_path / "cache").manifest.rows["appointments"]
+    with sqlite3.connect(db) as conn:
+        conn.execute("DELETE FROM appointment WHERE AptNum = (SELECT MAX(AptNum) FROM appointment)")
+    assert main(args) == 0  # the last look is minutes old: not looked for
+    assert workbench.connect(url, cache_dir=tmp_path / "cache").manifest.rows["appointments"] == rows
+    assert main([*args, "--check-deletions"]) == 0
+    assert workbench.connect(url, cache_dir=tmp_path / "cache").manifest.rows["appointments"] == rows - 1

@@ -255,7 +255,10 @@ class OpenDentalSQL:
         frames = {}
         with closing(self._open()) as reader:
             for table in tables:
-                raw = reader.frame(QUERIES[table], split_on=model.TABLES[table].key)
+                # the tables that grow with the practice's history may be read in parts; lists stay whole
+                raw = reader.frame(
+                    QUERIES[table], split_on=model.TABLES[table].key if table in CHANGE_CURSORS else None
+                )
                 frames[table] = map_table(table, raw)
                 if progress:
                     progress(table, len(frames[table]))
