@@ -99,3 +99,32 @@ def test_an_older_schema_version_is_extracted_again(demo_url: str, tmp_path: Pat
     assert again.store.manifest() is None
     assert again.frame("clinics") is not None
     assert again.manifest.snapshot != old.snapshot
+
+
+def test_refreshes_in_one_process_read_no_key_column_twice(
+    demo_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+    import sqlite3
+
+    import pyarrow.parquet as pq
+
+    db = Path(shutil.copy(demo_db, tmp_path / "od.db"))
+    practice = workbench.connect(f"opendental+sqlite://{db}", cache_dir=tmp_path / "cache")
+    practice.refresh()  # files written are remembered as they are written
+    read: list[str] = []
+    real = pq.read_table
+    monkeypatch.setattr(pq, "read_table", lambda path, **kw: read.append(str(path)) or real(path, **kw))
+    for day in range(3):
+        with sqlite3.connect(db) as conn:
+            conn.execute(
+                "UPDATE procedurelog SET ProcFee = ProcFee + 1, DateTStamp = ? WHERE ProcNum % 50 = ?",
+                (f"2030-01-0{day + 1} 10:00:00", day),
+            )
+        practice.refresh(check_deletions=True)
+    assert read == []  # every key column came from memory
+    monkeypatch.setattr(workbench.cache, "_KEY_COLUMNS", workbench.cache._KeyColumns())  # a new process
+    practice.refresh(check_deletions=True)
+    assert read and all(Path(p).parent == practice.store.dir / practice.manifest.snapshot for p in read)
+    fresh = workbench.connect(f"opendental+sqlite://{db}", cache_dir=tmp_path / "fresh")
+    pd.testing.assert_frame_equal(practice.store.load("procedures"), fresh.frame("procedures"))

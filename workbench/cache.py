@@ -280,9 +280,9 @@ class _KeyColumns:
     again reads only files it has not seen. Files are never rewritten under the same name; size and time
     are checked all the same. Files this process writes are remembered as they are written."""
 
-    def __init__(self, capacity: int = 64) -> None:
+    def __init__(self, budget_bytes: int = 256 * 2**20) -> None:
         self._arrays: OrderedDict[tuple[str, str], tuple[tuple[int, int], np.ndarray]] = OrderedDict()
-        self._capacity = capacity
+        self._budget = budget_bytes  # 32 million keys: a refresh touches every file of a practice in turn
         self._lock = threading.Lock()  # the Explorer may refresh from a widget callback's thread
 
     def get(self, path: Path, key: str) -> np.ndarray:
@@ -307,7 +307,7 @@ class _KeyColumns:
         with self._lock:
             self._arrays[(str(path), key)] = ((stat.st_size, stat.st_mtime_ns), keys)
             self._arrays.move_to_end((str(path), key))
-            while len(self._arrays) > self._capacity:
+            while sum(keys.nbytes for _, keys in self._arrays.values()) > self._budget and len(self._arrays) > 1:
                 self._arrays.popitem(last=False)
 
 
