@@ -68,7 +68,7 @@ def main() -> None:
     parser.add_argument("--patients", type=int, default=25_000)
     parser.add_argument("--years", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--days", type=int, default=3, help="office days of edits, each followed by a refresh")
+    parser.add_argument("--days", type=int, default=5, help="office days of edits, each followed by a refresh")
     args = parser.parse_args()
     password = os.environ.setdefault("WORKBENCH_TEST_DB_PASSWORD", "wb-test-only")
     server_string = f"{SERVER};PWD={password};"
