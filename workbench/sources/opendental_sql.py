@@ -103,15 +103,22 @@ def _enum(values: pd.Series, mapping: dict[int, str], what: str) -> pd.Categoric
     lookup = np.full(max(mapping) + 2, -1, dtype=np.int64)  # last slot: codes outside the table
     for code, name in mapping.items():
         lookup[code] = names.index(name)
-    codes = pd.to_numeric(values, errors="coerce")
-    present = codes.notna().to_numpy()
-    raw = codes.to_numpy(dtype="float64", na_value=-1).astype(np.int64)
+    present, raw = _integers(values)
     index = np.where((raw >= 0) & (raw <= max(mapping)), raw, len(lookup) - 1)
     positions = np.where(present, lookup[index], -1)
     bad = present & (positions < 0)
     if bad.any():
         raise SourceError(f"unknown {what} code(s) {sorted(set(raw[bad].tolist()))}")
     return pd.Categorical.from_codes(codes=positions, dtype=pd.CategoricalDtype(names))
+
+
+def _integers(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(present, value) arrays of a column of integer codes or ids; missing or unreadable values are absent
+    (value -1). Integer columns without gaps, as the columnar readers give, pass without a copy."""
+    if values.dtype.kind in "iu":
+        return np.ones(len(values), dtype=bool), values.to_numpy(dtype=np.int64)
+    numbers = pd.to_numeric(values, errors="coerce")
+    return numbers.notna().to_numpy(), numbers.to_numpy(dtype="float64", na_value=-1).astype(np.int64)
 
 
 def provider_name(first: pd.Series, last: pd.Series, suffix: pd.Series) -> pd.Series:
@@ -124,8 +131,8 @@ def map_table(table: str, raw: pd.DataFrame) -> pd.DataFrame:
     """Map one table's raw Open Dental columns (aliased by QUERIES) to the canonical frame."""
     df = raw.copy(deep=False)  # new columns are assigned, never written into: the caller's frame stays as it was
     for column in _ZERO_IS_NONE.get(table, []):
-        ids = pd.to_numeric(df[column]).astype("Int64")
-        df[column] = ids.mask(ids == 0)
+        present, ids = _integers(df[column])
+        df[column] = pd.Series(pd.arrays.IntegerArray(ids, ~present | (ids == 0)), index=df.index)
     if table == "providers":
         df["name"] = provider_name(df["first"], df["last"], df["suffix"])
         df["is_hygienist"] = df["is_hygienist"].astype(bool)
