@@ -177,3 +177,39 @@ def test_deletions_are_looked_for_when_the_last_look_is_an_hour_old(
     assert counted and after.deletions_checked_at is not None and after.deletions_checked_at >= looked
     assert after.rows["adjustments"] == rows - 1
     _assert_cache_equals_full_extract(practice, db, tmp_path)
+
+
+@pytest.mark.parametrize("rewrite_base_at", [1.0, 0.0], ids=["change files merged", "base rewritten"])
+def test_merging_steps_keeps_deletions_and_rows_added_again(
+    practice_copy: tuple[Path, workbench.Practice],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    rewrite_base_at: float,
+) -> None:
+    monkeypatch.setattr(workbench.cache, "REWRITE_BASE_AT", rewrite_base_at)
+    db, practice = practice_copy
+    base = practice.store.manifest().files["patient_payments"][0]
+    with sqlite3.connect(db) as conn:
+        first = conn.execute("SELECT SplitNum FROM paysplit ORDER BY SplitNum LIMIT 1").fetchone()[0]
+        saved = conn.execute("SELECT * FROM paysplit WHERE SplitNum = ?", (first,)).fetchone()
+    for day in range(COMPACT_AFTER + 1):
+        stamp = f"2030-01-{day + 1:02d} 00:00:00"
+        with sqlite3.connect(db) as conn:
+            conn.execute(
+                "UPDATE paysplit SET SplitAmt = SplitAmt + 1, SecDateTEdit = ? WHERE SplitNum % 97 = ?", (stamp, day)
+            )
+            conn.execute("DELETE FROM paysplit WHERE SplitNum = ?", (first + 1 + day,))  # one split gone a day
+            if day == 2:
+                conn.execute("DELETE FROM paysplit WHERE SplitNum = ?", (first,))
+            if day == 5:  # the split deleted on day 2 comes back (same key), changed
+                conn.execute(
+                    f"INSERT INTO paysplit VALUES ({', '.join('?' * len(saved))})",
+                    (*saved[:-1], stamp),
+                )
+        manifest = practice.refresh(check_deletions=True)
+    files = manifest.files["patient_payments"]
+    assert len(files) < COMPACT_AFTER
+    assert (files[0] == base) == (rewrite_base_at == 1.0)  # the base is read again only when it must be
+    assert first in set(practice.store.load("patient_payments")["split_id"])
+    assert first + 1 not in set(practice.store.load("patient_payments")["split_id"])
+    _assert_cache_equals_full_extract(practice, db, tmp_path)

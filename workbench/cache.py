@@ -39,7 +39,8 @@ from workbench.keys import member, union
 __all__ = ["CacheStore", "Manifest", "TableChanges"]
 
 MANIFEST = "manifest.json"
-COMPACT_AFTER = 16  # incremental steps per table before its files are merged into one
+COMPACT_AFTER = 16  # incremental steps per table before its change files are merged
+REWRITE_BASE_AT = 0.25  # rows in change files, as a share of the base's rows, from which a merge rewrites the base
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,8 @@ class CacheStore:
 
     def load(self, table: str) -> pd.DataFrame:
         """One cached canonical frame: its base file with every later change applied."""
-        return model.conform(table, self._merged(table).to_pandas())
+        manifest = self._require(table)
+        return model.conform(table, self._merged(manifest, table, manifest.files[table]).to_pandas())
 
     def keys(self, table: str) -> np.ndarray:
         """The cached key values of one table, sorted (reads key columns only, replays no rows)."""
@@ -136,12 +138,10 @@ class CacheStore:
             raise CacheError(f"table {table!r} is not in the cache at {self.dir}; refresh first")
         return manifest
 
-    def _merged(self, table: str) -> pa.Table:
-        """The base file with every later change applied, in key order, in Arrow: the rows no later step
-        replaced or deleted are picked from all files in one pass (each row copied once)."""
-        manifest = self._require(table)
+    def _merged(self, manifest: Manifest, table: str, steps: list[dict[str, str | None]]) -> pa.Table:
+        """The rows of ``steps`` (the first as a base) with every later change applied, in key order, in
+        Arrow: the rows no later step replaced or deleted are picked from all files in one pass."""
         key = model.TABLES[table].key
-        steps = manifest.files[table]
         parts = [self._read(manifest, step["upserts"]) for step in steps]
         if len(parts) == 1:
             return parts[0]
@@ -236,8 +236,7 @@ class CacheStore:
             model.validate(name, change.upserts)
             key = model.TABLES[name].key
             if len(files[name]) >= COMPACT_AFTER:  # merge the steps so loads stay fast
-                _write(folder / f"{name}.{step}.base.parquet", name, self._merged(name))
-                files[name] = [{"upserts": f"{name}.{step}.base.parquet", "deletes": None}]
+                files[name] = self._compact(manifest, name, files[name], f"{name}.{step}")
             upserts = f"{name}.{step}.upserts.parquet"
             _write(folder / upserts, name, change.upserts)
             deletes = None
@@ -258,6 +257,25 @@ class CacheStore:
         self._write_manifest(updated)
         self._remove_stale(updated)
         return updated
+
+    def _compact(
+        self, manifest: Manifest, table: str, steps: list[dict[str, str | None]], prefix: str
+    ) -> list[dict[str, str | None]]:
+        """The steps of ``table`` in fewer files: the change files merged into one while they hold fewer
+        rows than ``REWRITE_BASE_AT`` of the base (the base is read again only then), else everything."""
+        folder = self.dir / manifest.snapshot
+        key = model.TABLES[table].key
+        changed = sum(pq.read_metadata(folder / str(s["upserts"])).num_rows for s in steps[1:])
+        if changed >= REWRITE_BASE_AT * pq.read_metadata(folder / str(steps[0]["upserts"])).num_rows:
+            _write(folder / f"{prefix}.base.parquet", table, self._merged(manifest, table, steps))
+            return [{"upserts": f"{prefix}.base.parquet", "deletes": None}]
+        _write(folder / f"{prefix}.merged.parquet", table, self._merged(manifest, table, steps[1:]))
+        gone = [self._key_array(manifest, s["deletes"], key) for s in steps[1:] if s["deletes"]]
+        deletes = None
+        if gone:  # deletes are applied before upserts: a key deleted, then added again, stays
+            deletes = f"{prefix}.merged-deletes.parquet"
+            _write(folder / deletes, table, pd.DataFrame({key: pd.array(union(*gone), dtype="Int64")}))
+        return [steps[0], {"upserts": f"{prefix}.merged.parquet", "deletes": deletes}]
 
     def _write_manifest(self, manifest: Manifest) -> None:
         write_atomically(self.dir / MANIFEST, json.dumps(asdict(manifest), indent=2))
