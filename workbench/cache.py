@@ -5,10 +5,12 @@ Layout under the cache root::
     <key>/manifest.json                      which snapshot is current, its files, rows and watermarks
     <key>/<snapshot>/<table>.parquet         a table's rows at the last full extract
     <key>/<snapshot>/<table>.<n>.upserts.parquet / .deletes.parquet   later incremental changes
+    <key>/<snapshot>/<table>.<n>.merged[-deletes].parquet / .base.parquet   change files merged, every 16th
 
 A full refresh writes a complete new snapshot directory, then replaces ``manifest.json`` in one atomic
 rename, and only then removes older snapshots. An incremental refresh adds new, uniquely named change
-files to the current snapshot and then replaces the manifest the same way. A refresh that fails or is
+files to the current snapshot (no file is ever rewritten under its name) and then replaces the manifest
+the same way. A refresh that fails or is
 interrupted at any point therefore leaves the previous cache whole and current: files the manifest does
 not name are never read, and the next successful refresh removes them.
 """

@@ -288,8 +288,14 @@ def snapshot_factory(settings: OdbcSettings) -> Callable[[], SqlReader] | None:
         return None
 
     def open_snapshot() -> SqlReader:
+        import pyodbc
+
         conn = _pyodbc_connection(settings)
-        conn.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")  # ended (rolled back) when it closes
+        try:
+            conn.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")  # ended (rolled back) when it closes
+        except pyodbc.Error as exc:
+            conn.close()
+            raise SourceError(f"{settings.url}: cannot pin a snapshot: {_scrub(str(exc), settings)}") from None
         return DbApiReader(conn)
 
     return open_snapshot
