@@ -105,14 +105,7 @@ class CacheStore:
     def keys(self, table: str) -> np.ndarray:
         """The cached key values of one table, sorted (reads key columns only, replays no rows)."""
         manifest = self._require(table)
-        key = model.TABLES[table].key
-        steps = manifest.files[table]
-        keys = self._key_array(manifest, steps[0]["upserts"], key)
-        for step in steps[1:]:
-            if step["deletes"]:
-                keys = keys[~member(keys, self._key_array(manifest, step["deletes"], key))]
-            keys = union(keys, self._key_array(manifest, step["upserts"], key))
-        return union(keys)
+        return union(*(keys[live] for keys, live in self._live(manifest, table, manifest.files[table])))
 
     def contains(self, table: str, keys: pd.Series) -> np.ndarray:
         """Which of ``keys`` the cached table holds now (reads key columns only, replays no rows)."""
@@ -143,19 +136,27 @@ class CacheStore:
     def _merged(self, manifest: Manifest, table: str, steps: list[dict[str, str | None]]) -> pa.Table:
         """The rows of ``steps`` (the first as a base) with every later change applied, in key order, in
         Arrow: the rows no later step replaced or deleted are picked from all files in one pass."""
-        key = model.TABLES[table].key
         parts = [self._read(manifest, step["upserts"]) for step in steps]
         if len(parts) == 1:
             return parts[0]
-        keep = []
-        later = np.array([], dtype="int64")  # keys a later step replaced or deleted
-        for step, part in zip(reversed(steps), reversed(parts), strict=True):
-            keep.append(~member(part.column(key).to_numpy(), later))
-            gone = [self._key_array(manifest, name, key) for name in (step["upserts"], step["deletes"]) if name]
-            later = union(later, *gone)
-        keys = np.concatenate([part.column(key).to_numpy() for part in parts])
-        rows = np.flatnonzero(np.concatenate(keep[::-1]))
+        live = self._live(manifest, table, steps)
+        keys = np.concatenate([keys for keys, _ in live])
+        rows = np.flatnonzero(np.concatenate([alive for _, alive in live]))
         return pa.concat_tables(parts).take(rows[np.argsort(keys[rows], kind="stable")])
+
+    def _live(
+        self, manifest: Manifest, table: str, steps: list[dict[str, str | None]]
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per step (the first as a base): its upserts file's keys, and which of its rows are still live,
+        i.e. no later step replaced or deleted them (a step's deletes come before its own upserts)."""
+        key = model.TABLES[table].key
+        live = []
+        later = np.array([], dtype="int64")  # keys a later step replaced or deleted
+        for step in reversed(steps):
+            keys = self._key_array(manifest, step["upserts"], key)
+            live.append((keys, ~member(keys, later)))
+            later = union(later, *(self._key_array(manifest, n, key) for n in (step["upserts"], step["deletes"]) if n))
+        return live[::-1]
 
     def _read(self, manifest: Manifest, name: str | None) -> pa.Table:
         path = self.dir / manifest.snapshot / str(name)
