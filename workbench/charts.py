@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -37,6 +39,7 @@ def aging_buckets(table: pd.DataFrame) -> go.Figure:
     fig.add_bar(
         x=list(BUCKET_LABELS.values()),
         y=totals,
+        customdata=list(BUCKET_LABELS),
         marker_color=PALETTE[:4],
         text=[f"${v:,.0f}" for v in totals],
         textposition="outside",
@@ -88,34 +91,59 @@ def ar_trend(trend: pd.DataFrame) -> go.Figure:
     return fig
 
 
-def production_trend(monthly: pd.DataFrame) -> go.Figure:
-    """Gross and net production with total income per month (``production(..., by="month")``)."""
+def production_trend(monthly: pd.DataFrame, through: date | None = None) -> go.Figure:
+    """Gross and net production with total income per month (``production(..., by="month")``).
+
+    ``through``: the last day with data; when it falls before its month's end, that month's bars are
+    hatched and labelled as a partial month (a few days of a month must not read as a collapse)."""
     fig = _figure("Production and collections by month")
     x = monthly["month"]
-    fig.add_bar(
-        x=x,
-        y=monthly["gross_production"],
-        name="Gross production",
-        hovertemplate="%{x|%b %Y}: $%{y:,.0f}<extra>Gross</extra>",
-    )
-    fig.add_bar(
-        x=x,
-        y=monthly["net_production"],
-        name="Net production",
-        hovertemplate="%{x|%b %Y}: $%{y:,.0f}<extra>Net</extra>",
-    )
+    partial = _partial_last_month(x, through)
+    pattern = {"shape": ["/" if p else "" for p in partial], "solidity": 0.35}
+    for column, name, short in (
+        ("gross_production", "Gross production", "Gross"),
+        ("net_production", "Net production", "Net"),
+    ):
+        fig.add_bar(
+            x=x,
+            y=monthly[column],
+            name=name,
+            customdata=x.dt.strftime("%Y-%m-%d"),
+            marker={"pattern": pattern},
+            hovertemplate=f"%{{x|%b %Y}}: $%{{y:,.0f}}<extra>{short}</extra>",
+        )
     fig.add_scatter(
         x=x,
         y=monthly["total_income"],
         name="Collections",
         mode="lines+markers",
+        customdata=x.dt.strftime("%Y-%m-%d"),
         line={"color": PALETTE[2], "width": 3},
         hovertemplate="%{x|%b %Y}: $%{y:,.0f}<extra>Collections</extra>",
     )
+    if through is not None and partial and partial[-1]:
+        fig.add_annotation(
+            x=x.iloc[-1],
+            y=1,
+            yref="paper",
+            yanchor="bottom",
+            showarrow=False,
+            text=f"{through:%b} 1–{through.day}: partial month",
+            font={"size": 11, "color": "#555"},
+        )
     fig.update_layout(barmode="group")
     fig.update_yaxes(tickprefix="$", tickformat=",.0f")
     fig.update_xaxes(dtick="M1", tickformat="%b\n%Y")
     return fig
+
+
+def _partial_last_month(months: pd.Series, through: date | None) -> list[bool]:
+    """Per month: is it the month of ``through`` and does ``through`` fall before that month's end?"""
+    if through is None or months.empty:
+        return [False] * len(months)
+    last = pd.Timestamp(through)
+    cut_short = not last.is_month_end
+    return [cut_short and (m.year, m.month) == (last.year, last.month) for m in months]
 
 
 def bar_by_group(
@@ -146,6 +174,7 @@ def recall_status(table: pd.DataFrame) -> go.Figure:
     fig.add_bar(
         x=[labels[s] for s in counts.index],
         y=counts.to_numpy(),
+        customdata=list(counts.index),
         marker_color=[PALETTE[3], PALETTE[1], PALETTE[2], PALETTE[4]],
         text=[f"{v:,}" for v in counts.to_numpy()],
         textposition="outside",

@@ -1,15 +1,16 @@
-"""Exploring a practice in JupyterLab: controls (ipywidgets) that update plotly FigureWidgets in place.
+"""Exploring a practice in JupyterLab: controls (ipywidgets) over charts (``chart_widget.Chart``) that redraw in place.
 
     from workbench.widgets import Explorer
     Explorer("demo:").widget()          # in a notebook cell
 
 The logic lives here, not in the notebook, so tests drive it: set a control's value, the figures change.
+The report notebooks' parameter controls are in ``workbench.report_controls``.
 """
 
 from __future__ import annotations
 
-import ast
 import datetime as dt
+import html
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,40 +20,50 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from workbench import charts, metrics
+from workbench.chart_widget import Chart
 from workbench.errors import WorkbenchError
-from workbench.formatting import money, pct
+from workbench.formatting import long_date, money, pct
+from workbench.metrics.recall import RECALL_STATUSES
+from workbench.notebook import show_table
 from workbench.periods import trailing_months
 from workbench.practice import Practice, connect
+from workbench.practices import default_practices_file, load_practices
 
-__all__ = ["Explorer", "ReportControls", "parameter_controls"]
+__all__ = ["Explorer"]
 
 
 class Explorer:
-    """Practice, period, providers and clinic controls over live production and aging figures."""
+    """Practice, period, providers and clinic controls over production, aging and recall charts; clicking a
+    bar lists the rows behind it (procedures of a month, families of an aging bucket, patients of a recall
+    status) under its chart."""
 
     def __init__(
         self,
-        source: str = "demo:",
-        practices: Mapping[str, str] | None = None,
+        source: str | None = None,
+        practices: str | Path | Mapping[str, str] | None = None,
         cache_dir: str | Path | None = None,
     ) -> None:
         self.cache_dir = cache_dir
-        choices = dict(practices or {source: source})
-        self.practice_picker = widgets.Dropdown(
-            options=list(choices.items()), value=choices.get(source, source), description="Practice"
-        )
+        choices, problem = _practice_choices(practices)
+        source = source or next(iter(choices.values()), "demo:")
+        if source not in choices.values():
+            choices = {source: source, **choices}
+        self.practice_picker = widgets.Dropdown(options=list(choices.items()), value=source, description="Practice")
         self.url = widgets.Text(value=source, description="or URL", continuous_update=False)
         self.start = widgets.DatePicker(description="From")
         self.end = widgets.DatePicker(description="To")
         self.providers = widgets.SelectMultiple(description="Providers", rows=5)
-        self.clinic = widgets.Dropdown(description="Clinic")
+        self.clinic = widgets.Dropdown(description="Clinic", options=[("All clinics", ALL)], value=ALL)
         self.refresh_button = widgets.Button(description="Refresh data", icon="refresh")
         self.progress = widgets.IntProgress(value=0, min=0, max=9, description="Refresh")
+        self.notice = widgets.HTML(problem)  # a practices file that cannot be read stays said
         self.status = widgets.HTML()
         self.summary = widgets.HTML()
-        self.production_figure = go.FigureWidget(charts.production_trend(_empty_months()))
-        self.aging_figure = go.FigureWidget(charts.aging_buckets(_empty_aging()))
+        self.production_chart, self.aging_chart, self.recall_chart = Chart(), Chart(), Chart()
+        self.production_rows, self.aging_rows, self.recall_rows = widgets.HTML(), widgets.HTML(), widgets.HTML()
+        self.production_figure = self.aging_figure = self.recall_figure = go.Figure()
         self.practice: Practice | None = None
+        self._aged = self._recalls = pd.DataFrame()
         self._quiet = False
         self.open(source)
         for control in (self.start, self.end, self.providers, self.clinic):
@@ -60,6 +71,9 @@ class Explorer:
         self.practice_picker.observe(lambda change: self.open(change["new"]), names="value")
         self.url.observe(lambda change: self.open(change["new"]), names="value")
         self.refresh_button.on_click(lambda _button: self.refresh())
+        self.production_chart.observe(lambda change: self.show_procedures(change["new"]), names="clicked")
+        self.aging_chart.observe(lambda change: self.show_families(change["new"]), names="clicked")
+        self.recall_chart.observe(lambda change: self.show_recalls(change["new"]), names="clicked")
 
     def open(self, source: str) -> None:
         """Switch to the practice at ``source`` and reset the controls to its data."""
@@ -68,7 +82,7 @@ class Explorer:
             providers = practice.frame("providers")
             clinics = practice.frame("clinics")
         except WorkbenchError as exc:
-            self.status.value = f"<b>Cannot open {source}:</b> {exc}"
+            self.status.value = f"<b>Cannot open {html.escape(source)}:</b> {html.escape(str(exc))}"
             return
         self.practice = practice
         year = trailing_months(practice.data_as_of, 12)
@@ -80,44 +94,97 @@ class Explorer:
                 for pid, abbr, name in zip(providers["provider_id"], providers["abbr"], providers["name"], strict=True)
             ]
             self.providers.value = ()
-            clinic_options: list[tuple[str, int | None]] = [("All clinics", None)]
+            clinic_options: list[tuple[str, int]] = [("All clinics", ALL)]
             clinic_options += [(str(n), int(c)) for c, n in zip(clinics["clinic_id"], clinics["name"], strict=True)]
             self.clinic.options = clinic_options
-            self.clinic.value = None
+            self.clinic.value = ALL
         finally:
             self._quiet = False
-        self.status.value = f"{practice.name}: data to {practice.data_as_of:%B %d, %Y}"
+        self.status.value = f"{html.escape(practice.name)}: data to {practice.data_as_of:%B %-d, %Y}"
         self.update()
 
+    def _scope(self) -> tuple[list[int] | None, list[int] | None]:
+        chosen = [int(p) for p in self.providers.value] or None
+        return chosen, None if self.clinic.value == ALL else [int(self.clinic.value)]
+
     def update(self) -> None:
-        """Recompute the figures for the current controls and change them in place."""
+        """Recompute the figures for the current controls and redraw the charts."""
         if self._quiet or self.practice is None or not self.start.value or not self.end.value:
             return
-        if self.start.value > self.end.value:
+        start, end = self.start.value, self.end.value
+        if start > end:
             self.status.value = "<b>The start date is after the end date.</b>"
             return
-        chosen = list(self.providers.value) or None
-        clinics = [self.clinic.value] if self.clinic.value is not None else None
-        options: dict[str, Any] = {"providers": chosen, "clinics": clinics}
-        monthly = metrics.production(self.practice, self.start.value, self.end.value, by="month", **options)
-        total = metrics.production(self.practice, self.start.value, self.end.value, **options).iloc[0]
-        scope = metrics.AgingScope(providers=chosen, clinics=clinics)
-        aged = metrics.aging(self.practice, self.end.value, scope=scope)
-        with self.production_figure.batch_update():
-            for trace, column in zip(
-                self.production_figure.data, ("gross_production", "net_production", "total_income"), strict=True
-            ):
-                trace.x = monthly["month"]
-                trace.y = monthly[column]
-        buckets = ("bal_0_30", "bal_31_60", "bal_61_90", "bal_over_90")
-        with self.aging_figure.batch_update():
-            totals = [float(aged[b].sum()) for b in buckets]
-            self.aging_figure.data[0].y = totals
-            self.aging_figure.data[0].text = [f"${v:,.0f}" for v in totals]
-        self.summary.value = (
-            f"Gross {money(total['gross_production'])} · Net {money(total['net_production'])} · "
-            f"Collections {money(total['total_income'])} ({pct(total['collection_pct'])}) · "
-            f"A/R {money(float(aged['balance'].sum()))}"
+        providers, clinics = self._scope()
+        options: dict[str, Any] = {"providers": providers, "clinics": clinics}
+        monthly = metrics.production(self.practice, start, end, by="month", **options)
+        total = metrics.production(self.practice, start, end, **options).iloc[0]
+        self._aged = metrics.aging(self.practice, end, scope=metrics.AgingScope(providers=providers, clinics=clinics))
+        self._recalls = metrics.recall(self.practice, end)
+        aged = metrics.aging_summary(self._aged)
+        due = self._recalls["status"].value_counts()
+        self.production_figure = charts.production_trend(monthly, through=end)
+        self.aging_figure = charts.aging_buckets(self._aged)
+        self.recall_figure = charts.recall_status(self._recalls)
+        for chart, figure in (
+            (self.production_chart, self.production_figure),
+            (self.aging_chart, self.aging_figure),
+            (self.recall_chart, self.recall_figure),
+        ):
+            chart.show(figure)
+        for rows in (self.production_rows, self.aging_rows, self.recall_rows):
+            rows.value = ""
+        self.summary.value = _key_figures(
+            [
+                ("Gross production", money(total["gross_production"])),
+                ("Net production", money(total["net_production"])),
+                ("Collections", f"{money(total['total_income'])} ({pct(total['collection_pct'])})"),
+                (f"A/R on {end:%b %-d}", money(aged["total"])),
+                ("Over 90 days", pct(aged["over_90_pct"])),
+                ("Recalls overdue", f"{int(due.get('overdue', 0)):,} of {len(self._recalls):,}"),
+            ]
+        )
+        self.status.value = f"{html.escape(self.practice.name)}: data to {self.practice.data_as_of:%B %-d, %Y}"
+
+    def show_procedures(self, clicked: Mapping[str, Any]) -> None:
+        """The completed procedures behind a clicked month (within the period, providers and clinic)."""
+        if self.practice is None or not clicked.get("customdata"):
+            return
+        month = dt.date.fromisoformat(str(clicked["customdata"])[:10])
+        first = max(month, self.start.value)
+        last = min(month + pd.offsets.MonthEnd(0), pd.Timestamp(self.end.value)).date()
+        providers, clinics = self._scope()
+        rows = metrics.completed_procedures(self.practice, first, last, providers=providers, clinics=clinics)
+        self.production_rows.value = _rows_table(
+            f"Procedures completed {long_date(first)} – {long_date(last)}: {len(rows):,}, "
+            f"fees {money(float(rows['fee'].sum()))}",
+            rows,
+            {"date": long_date, "fee": money},
+        )
+
+    def show_families(self, clicked: Mapping[str, Any]) -> None:
+        """The families behind a clicked aging bucket."""
+        if self.practice is None or clicked.get("customdata") not in charts.BUCKET_LABELS:
+            return
+        bucket = str(clicked["customdata"])
+        rows = metrics.families_in_bucket(self.practice, self._aged, bucket)
+        self.aging_rows.value = _rows_table(
+            f"Families with a balance {charts.BUCKET_LABELS[bucket].lower()} old on {long_date(self.end.value)}: "
+            f"{len(rows):,}, {money(float(rows['amount'].sum()))}",
+            rows.drop(columns="guarantor_id"),
+            {"amount": money, "balance": money},
+        )
+
+    def show_recalls(self, clicked: Mapping[str, Any]) -> None:
+        """The patients behind a clicked recall status."""
+        if self.practice is None or clicked.get("customdata") not in RECALL_STATUSES:
+            return
+        status = str(clicked["customdata"])
+        rows = metrics.recall_rows(self._recalls, status)
+        self.recall_rows.value = _rows_table(
+            f"Recalls {status.replace('_', ' ')} on {long_date(self.end.value)}: {len(rows):,} patients",
+            rows.drop(columns="patient_id"),
+            {"date_previous": long_date, "date_due": long_date, "date_scheduled": long_date},
         )
 
     def refresh(self) -> None:
@@ -131,12 +198,12 @@ class Explorer:
                 progress=lambda _table, _rows: setattr(self.progress, "value", self.progress.value + 1)
             )
             self.progress.value = self.progress.max
-            self.status.value = f"{self.practice.name}: refreshed {self.practice.manifest.extracted_at}"
+            self.update()
+            self.status.value = f"{html.escape(self.practice.name)}: refreshed {self.practice.manifest.extracted_at}"
         except WorkbenchError as exc:
-            self.status.value = f"<b>Refresh failed:</b> {exc}"
+            self.status.value = f"<b>Refresh failed:</b> {html.escape(str(exc))}"
         finally:
             self.refresh_button.disabled = False
-        self.update()
 
     def widget(self) -> widgets.Widget:
         """The whole explorer, ready to display."""
@@ -147,132 +214,57 @@ class Explorer:
                 widgets.VBox([self.refresh_button, self.progress]),
             ]
         )
-        return widgets.VBox([controls, self.status, self.summary, self.production_figure, self.aging_figure])
-
-
-def _empty_months() -> pd.DataFrame:
-    return pd.DataFrame({"month": pd.to_datetime([]), "gross_production": [], "net_production": [], "total_income": []})
-
-
-def _empty_aging() -> pd.DataFrame:
-    return pd.DataFrame({c: [0.0] for c in ("bal_0_30", "bal_31_60", "bal_61_90", "bal_over_90")})
-
-
-# -- report notebooks: parameters as controls ---------------------------------------------------------------
-
-CHOICES = {
-    "write_offs": ["payment_date", "procedure_date"],
-    "attribution": ["treating", "primary"],
-}
-DATES = {"as_of", "start", "end"}
-HIDDEN = {"cache_dir", "interactive", "collection_adjustments"}
-
-
-def _control(name: str, value: Any) -> widgets.ValueWidget:
-    """A control that fits the parameter: a date picker, a choice, a tick box, a number or text."""
-    label = name.replace("_", " ").capitalize()
-    style = {"description_width": "initial"}
-    if name in DATES:
-        day = dt.date.fromisoformat(value) if isinstance(value, str) else value
-        return widgets.DatePicker(value=day, description=label, style=style)
-    if name in CHOICES:
-        return widgets.Dropdown(options=CHOICES[name], value=value, description=label, style=style)
-    if isinstance(value, bool):
-        return widgets.Checkbox(value=value, description=label, indent=False)
-    if isinstance(value, int):
-        return widgets.BoundedIntText(value=value, min=1, max=1000, description=label, style=style)
-    return widgets.Text(
-        value="" if value is None else str(value), description=label, style=style, continuous_update=False
-    )
-
-
-def _as_parameter(name: str, value: Any) -> Any:
-    """A control's value as the notebook's parameter (dates as YYYY-MM-DD, blank dates as None)."""
-    if name in DATES:
-        return value.isoformat() if value else None
-    return value
-
-
-def run_code(code: str, namespace: dict[str, Any]) -> None:
-    """Run a cell's code in ``namespace`` and display its last expression, as a notebook would."""
-    from IPython.display import display
-
-    tree = ast.parse(code)
-    last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
-    assert last is None or isinstance(last, ast.Expr)
-    exec(compile(tree, "<report cell>", "exec"), namespace)
-    if last is not None:
-        result = eval(compile(ast.Expression(last.value), "<report cell>", "eval"), namespace)
-        if result is not None:
-            display(result)
-
-
-class ReportControls:
-    """A report notebook's parameters as controls: each change is written into the notebook's namespace,
-    and "Update report" runs the report's cells again, for the values shown, into the panel below."""
-
-    def __init__(self, namespace: dict[str, Any], names: Sequence[str], cells: Callable[[], list[str]]) -> None:
-        self.namespace = namespace
-        self._cells = cells
-        self.controls = {name: _control(name, namespace[name]) for name in names}
-        for name, control in self.controls.items():
-            control.observe(lambda change, name=name: self._set(name, change["new"]), names="value")
-        self.update_button = widgets.Button(description="Update report", icon="play", button_style="primary")
-        self.update_button.on_click(lambda _: self.update())
-        self.status = widgets.HTML()
-        self.output = widgets.Output()
-
-    def _set(self, name: str, value: Any) -> None:
-        self.namespace[name] = _as_parameter(name, value)
-
-    def update(self) -> None:
-        """Run the report's cells for the current values; an error shows as one line, not a traceback."""
-        self.output.clear_output()
-        self.status.value = "<i>Running…</i>"
-        with self.output:
-            try:
-                for code in self._cells():
-                    run_code(code, self.namespace)
-            except WorkbenchError as exc:
-                self.status.value = f"<b>error:</b> {exc}"
-                return
-        self.status.value = ""
-
-    def widget(self) -> widgets.Widget:
-        grid = widgets.GridBox(
-            list(self.controls.values()), layout=widgets.Layout(grid_template_columns="repeat(2, minmax(260px, 1fr))")
+        hint = widgets.HTML("<i>Click a bar to list the rows behind it.</i>")
+        return widgets.VBox(
+            [
+                controls,
+                self.notice,
+                self.status,
+                self.summary,
+                hint,
+                self.production_chart,
+                self.production_rows,
+                self.aging_chart,
+                self.aging_rows,
+                self.recall_chart,
+                self.recall_rows,
+            ]
         )
-        return widgets.VBox([grid, widgets.HBox([self.update_button, self.status]), self.output])
 
 
-def _cells_after(notebook: Path, marker: str) -> Callable[[], list[str]]:
-    """The code of the cells after the one containing ``marker``, read from the notebook file when asked."""
-
-    def cells() -> list[str]:
-        codes = [cell.source for cell in _code_cells(notebook)]
-        index = next(i for i, code in enumerate(codes) if marker in code)
-        return codes[index + 1 :]
-
-    return cells
+ALL = -1  # the clinic drop-down's "All clinics" (a value, so that the drop-down never shows blank)
+ROWS_SHOWN = 2000
 
 
-def parameter_controls(namespace: dict[str, Any], notebook: str, interactive: bool = True) -> widgets.Widget | None:
-    """In JupyterLab, the report's parameters as controls (see ``ReportControls``); under papermill
-    (``interactive=False``) nothing: the report renders static."""
-    if not interactive:
-        return None
-    names = [n for n in _parameter_names(Path(notebook)) if n not in HIDDEN and n in namespace]
-    return ReportControls(namespace, names, _cells_after(Path(notebook), "parameter_controls(")).widget()
+def _practice_choices(practices: str | Path | Mapping[str, str] | None) -> tuple[dict[str, str], str]:
+    """Practice name -> source URL from a mapping or a practices file (default: $WORKBENCH_PRACTICES or
+    ./practices.toml when present), and a message when the file cannot be read."""
+    if isinstance(practices, Mapping):
+        return dict(practices), ""
+    if practices is None and not default_practices_file().exists():
+        return {}, ""
+    try:
+        return {p.name: p.source for p in load_practices(practices)}, ""
+    except WorkbenchError as exc:
+        return {}, f"<b>Practices file:</b> {html.escape(str(exc))}"
 
 
-def _code_cells(notebook: Path) -> list[Any]:
-    import nbformat
+def _key_figures(items: Sequence[tuple[str, str]]) -> str:
+    cells = "".join(
+        f'<div style="padding:4px 14px 4px 0"><div style="font-size:11px;color:#555">{html.escape(label)}</div>'
+        f'<div style="font-size:17px;font-weight:600">{html.escape(value)}</div></div>'
+        for label, value in items
+    )
+    return f'<div class="wb-key-figures" style="display:flex;flex-wrap:wrap">{cells}</div>'
 
-    return [cell for cell in nbformat.read(notebook, as_version=4).cells if cell.cell_type == "code"]
 
-
-def _parameter_names(notebook: Path) -> list[str]:
-    """The names the notebook's ``parameters`` cell assigns, in order."""
-    cell = next(c for c in _code_cells(notebook) if "parameters" in c.metadata.get("tags", []))
-    tree = ast.parse(cell.source)
-    return [t.id for node in tree.body if isinstance(node, ast.Assign) for t in node.targets if isinstance(t, ast.Name)]
+def _rows_table(title: str, rows: pd.DataFrame, formats: Mapping[str, Callable[[Any], str]]) -> str:
+    """A heading and a scrolling table of (at most ROWS_SHOWN of) the rows behind a clicked bar."""
+    shown = rows.head(ROWS_SHOWN)
+    more = f" (the first {ROWS_SHOWN:,} shown)" if len(rows) > ROWS_SHOWN else ""
+    labels = {c: c.replace("_", " ").capitalize() for c in shown.columns}
+    table = show_table(shown.rename(columns=labels), formats={labels[c]: f for c, f in formats.items()})
+    return (
+        f'<div class="wb-rows"><b>{html.escape(title)}</b>{html.escape(more)}'
+        f'<div style="max-height:320px;overflow:auto;font-size:12px">{table}</div></div>'
+    )

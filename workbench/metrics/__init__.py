@@ -10,11 +10,17 @@ from workbench.metrics.aging import (
     aging_history,
     aging_summary,
     aging_trend,
+    families_in_bucket,
     largest_balances,
     ledger,
 )
 from workbench.metrics.kpis import KPI_DEFINITION, case_acceptance, kpis
-from workbench.metrics.production import PRODUCTION_DEFINITION, production, scheduled_production
+from workbench.metrics.production import (
+    PRODUCTION_DEFINITION,
+    completed_procedures,
+    production,
+    scheduled_production,
+)
 from workbench.metrics.recall import (
     RECALL_DEFINITION,
     hygiene_reappointment,
@@ -22,6 +28,7 @@ from workbench.metrics.recall import (
     overdue_by_age,
     recall,
     recall_effectiveness,
+    recall_rows,
     recall_summary,
     unscheduled_by_last_visit,
 )
@@ -38,7 +45,9 @@ __all__ = [
     "aging_summary",
     "aging_trend",
     "case_acceptance",
+    "completed_procedures",
     "describe",
+    "families_in_bucket",
     "hygiene_reappointment",
     "kpis",
     "largest_balances",
@@ -48,6 +57,7 @@ __all__ = [
     "production",
     "recall",
     "recall_effectiveness",
+    "recall_rows",
     "recall_summary",
     "reconcile_aging",
     "scheduled_production",

@@ -22,6 +22,7 @@ __all__ = [
     "aging_history",
     "aging_summary",
     "aging_trend",
+    "families_in_bucket",
     "largest_balances",
     "ledger",
     "patient_names",
@@ -355,6 +356,24 @@ def largest_balances(data: Frames, aged: pd.DataFrame, as_of: date | str, n: int
     return top[
         ["guarantor_id", "guarantor", "balance", "bal_over_90", "ins_est", "patient_portion", "last_payment"]
     ].reset_index(drop=True)
+
+
+def families_in_bucket(data: Frames, aged: pd.DataFrame, bucket: str) -> pd.DataFrame:
+    """The families behind one bucket of an aging table (``bal_0_30`` ... ``bal_over_90``), largest first:
+    guarantor_id, guarantor, amount (in that bucket), balance; the amounts add up to the bucket's total."""
+    if bucket not in BUCKETS:
+        raise UsageError(f"unknown aging bucket {bucket!r}; choose from {', '.join(BUCKETS)}")
+    rows = aged[aged[bucket].abs() >= 0.005]
+    names = patient_names(data).set_index("patient_id")["name"]
+    out = pd.DataFrame(
+        {
+            "guarantor_id": rows["guarantor_id"],
+            "guarantor": rows["guarantor_id"].map(names),
+            "amount": rows[bucket].astype(float),
+            "balance": rows["balance"].astype(float),
+        }
+    )
+    return out.sort_values("amount", ascending=False, ignore_index=True)
 
 
 def patient_names(data: Frames) -> pd.DataFrame:

@@ -12,7 +12,14 @@ from workbench.errors import UsageError
 from workbench.metrics._frames import Frames, day, table
 from workbench.metrics.aging import PAID_CLAIMPROC_STATUSES
 
-__all__ = ["GROUPS", "PRODUCTION_COLUMNS", "PRODUCTION_DEFINITION", "production", "scheduled_production"]
+__all__ = [
+    "GROUPS",
+    "PRODUCTION_COLUMNS",
+    "PRODUCTION_DEFINITION",
+    "completed_procedures",
+    "production",
+    "scheduled_production",
+]
 
 GROUPS = ("day", "month", "provider", "clinic", "category", "code")
 MEASURES = [
@@ -126,6 +133,38 @@ def production(
     result = result[PRODUCTION_COLUMNS].round(2)
     result.columns.name = None
     return result.reset_index() if keys else result.reset_index(drop=True)
+
+
+def completed_procedures(
+    data: Frames,
+    start: date | str,
+    end: date | str,
+    providers: Collection[int] | None = None,
+    clinics: Collection[int] | None = None,
+) -> pd.DataFrame:
+    """The procedures behind gross production from ``start`` through ``end`` (the provider on each line):
+    date, patient, code, description, provider, fee; their fees add up to ``production(...)``'s gross."""
+    first, last = day(start, "start date"), day(end, "end date")
+    procs = table(data, "procedures")
+    done = procs[(procs["status"] == "completed") & (procs["date"] >= first) & (procs["date"] <= last)]
+    if providers is not None:
+        done = done[done["provider_id"].isin(list(providers))]
+    if clinics is not None:
+        done = done[done["clinic_id"].isin(list(clinics))]
+    patients = table(data, "patients").set_index("patient_id")
+    names = (patients["last_name"].fillna("") + ", " + patients["first_name"].fillna("")).str.strip(", ")
+    abbr = table(data, "providers").set_index("provider_id")["abbr"]
+    out = pd.DataFrame(
+        {
+            "date": done["date"],
+            "patient": done["patient_id"].map(names),
+            "code": done["code"],
+            "description": done["description"],
+            "provider": done["provider_id"].map(abbr),
+            "fee": done["fee"].astype(float),
+        }
+    )
+    return out.sort_values(["date", "patient"], ignore_index=True)
 
 
 def _lines(frame: pd.DataFrame, dates: pd.Series | None, amounts: pd.Series | None, measure: str) -> pd.DataFrame:

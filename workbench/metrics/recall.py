@@ -21,6 +21,7 @@ __all__ = [
     "overdue_by_age",
     "recall",
     "recall_effectiveness",
+    "recall_rows",
     "recall_summary",
     "unscheduled_by_last_visit",
 ]
@@ -139,6 +140,18 @@ def outreach_list(table: pd.DataFrame, n: int = 25) -> pd.DataFrame:
     name = overdue["last_name"].fillna("") + ", " + overdue["first_name"].fillna("")
     return overdue.assign(patient=name.str.strip(", "))[
         ["patient_id", "patient", "phone", "recall_type", "date_previous", "date_due", "days_overdue"]
+    ].reset_index(drop=True)
+
+
+def recall_rows(table: pd.DataFrame, status: str) -> pd.DataFrame:
+    """The patients behind one recall status of ``recall(...)`` (soonest due first): patient, phone,
+    recall type, last visit, due and scheduled dates."""
+    if status not in RECALL_STATUSES:
+        raise UsageError(f"unknown recall status {status!r}; choose from {', '.join(RECALL_STATUSES)}")
+    rows = table[table["status"] == status].sort_values("date_due")
+    name = (rows["last_name"].fillna("") + ", " + rows["first_name"].fillna("")).str.strip(", ")
+    return rows.assign(patient=name)[
+        ["patient_id", "patient", "phone", "recall_type", "date_previous", "date_due", "date_scheduled"]
     ].reset_index(drop=True)
 
 
