@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -25,13 +26,21 @@ def test_round_trip_keeps_every_frame_and_dtype(demo_url: str, tmp_path: Path) -
     assert manifest.source == demo_url
 
 
-def test_refresh_replaces_the_snapshot_and_removes_the_old_one(demo_url: str, tmp_path: Path) -> None:
+def test_refresh_replaces_the_snapshot_and_removes_the_old_one_after_its_readers(
+    demo_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     practice = workbench.connect(demo_url, cache_dir=tmp_path)
     old = practice.manifest
+    reader = workbench.connect(demo_url, cache_dir=tmp_path)
+    reader.frame("patients")  # a reader working from the old manifest (a report, the Explorer)
     new = practice.refresh(incremental=False)
-    assert new.snapshot != old.snapshot
-    snapshots = [p.name for p in practice.store.dir.iterdir() if p.is_dir()]
-    assert snapshots == [new.snapshot]
+    assert new.snapshot != old.snapshot and old.snapshot in new.retired
+    assert sorted(p.name for p in practice.store.dir.iterdir() if p.is_dir()) == sorted([old.snapshot, new.snapshot])
+    pd.testing.assert_frame_equal(reader.frame("procedures"), reader.store.load("procedures", old))  # no mix
+    monkeypatch.setattr(workbench.cache, "RETIRED_GRACE", timedelta(0))  # an hour later
+    newer = practice.refresh(incremental=False)
+    assert [p.name for p in practice.store.dir.iterdir() if p.is_dir()] == [newer.snapshot]
+    assert list(newer.retired) == [new.snapshot] or newer.retired == {}
 
 
 def test_a_failing_extract_leaves_the_previous_cache_whole(

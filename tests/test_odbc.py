@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
@@ -129,6 +131,9 @@ def test_password_from_the_keyring(od_url: str, tmp_path: Path, monkeypatch: pyt
     [
         ("opendental+odbc:DSN=od;UID=me;PWD=hunter2", UsageError, "no password in the URL"),
         ("opendental+odbc:Driver={X};Password={a;b}", UsageError, "no password in the URL"),
+        ("opendental+odbc:Driver={X};UID=rel_reader;{PWD}=SECRET-1", UsageError, "no password in the URL"),
+        ("opendental+odbc:Driver={X};UID=r; pWd =SECRET-2", UsageError, "no password in the URL"),
+        ("opendental+odbc:DSN=x;{ Password }={SECRET;3}", UsageError, "no password in the URL"),
         ("opendental+odbc:", UsageError, "give a DSN name or an ODBC connection string"),
         ("opendental+odbc:DSN=od?colour=red", UsageError, "unknown option"),
         ("opendental+odbc:DSN=od?reader=turbo", UsageError, "reader must be one of"),
@@ -138,6 +143,21 @@ def test_password_from_the_keyring(od_url: str, tmp_path: Path, monkeypatch: pyt
 def test_bad_odbc_urls(url: str, error: type[Exception], message: str) -> None:
     with pytest.raises(error, match=message):
         open_source(url)
+
+
+def test_connection_errors_show_server_port_database_and_user_only(tmp_path: Path) -> None:
+    """A connection that fails says where it tried, never the raw connection string."""
+    url = "opendental+odbc:Driver={MariaDB Unicode};Server=127.0.0.1;Port=9;Database=od;UID=me;Option=SECRETISH"
+    code = subprocess.run(
+        [sys.executable, "-m", "workbench", "refresh", "--source", url, "--cache-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert code.returncode == 2, code.stderr
+    line = code.stderr.strip()
+    assert line.startswith("error: cannot connect to server=127.0.0.1 port=9 database=od user=me: ")
+    assert "SECRETISH" not in line and "Driver=" not in line and len(line.splitlines()) == 1
 
 
 def test_url_parsing() -> None:

@@ -7,12 +7,19 @@ Layout under the cache root::
     <key>/<snapshot>/<table>.<n>.upserts.parquet / .deletes.parquet   later incremental changes
     <key>/<snapshot>/<table>.<n>.merged[-deletes].parquet / .base.parquet   change files merged, every 16th
 
+    <key>/.lock                              held by the one process writing this practice's cache
+
+One writer at a time: a refresh holds ``.lock`` (``workbench.locks``: released by the kernel however the
+writer ends) from its first read of the manifest to its last removal; a second writer waits, bounded.
 A full refresh writes a complete new snapshot directory, then replaces ``manifest.json`` in one atomic
-rename, and only then removes older snapshots. An incremental refresh adds new, uniquely named change
-files to the current snapshot (no file is ever rewritten under its name) and then replaces the manifest
-the same way. A refresh that fails or is
-interrupted at any point therefore leaves the previous cache whole and current: files the manifest does
-not name are never read, and the next successful refresh removes them.
+rename. An incremental refresh adds new, uniquely named change files to the current snapshot (no file is
+ever rewritten under its name) and then replaces the manifest the same way. A refresh that fails or is
+interrupted at any point therefore leaves the previous cache whole and current.
+
+Readers never lock: they read the manifest once and then only the files it names. Files a new manifest no
+longer names are "retired" in it and removed only ``RETIRED_GRACE`` later, so a reader still working from
+the previous manifest finds every file it names. Files that no manifest names (left by a writer that was
+killed) are removed by the next writer, which holds the lock, so no running refresh can own them.
 """
 
 from __future__ import annotations
@@ -23,9 +30,10 @@ import shutil
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -37,10 +45,13 @@ from workbench import model
 from workbench.errors import CacheError
 from workbench.files import write_atomically
 from workbench.keys import member, union
+from workbench.locks import exclusive
 
 __all__ = ["CacheStore", "Manifest", "TableChanges"]
 
 MANIFEST = "manifest.json"
+LOCK = ".lock"
+RETIRED_GRACE = timedelta(hours=1)  # how long files a manifest stopped naming stay for readers of the old one
 COMPACT_AFTER = 16  # incremental steps per table before its change files are merged
 REWRITE_BASE_AT = 0.25  # rows in change files, as a share of the base's rows, from which a merge rewrites the base
 
@@ -61,6 +72,9 @@ class Manifest:
     files: dict[str, list[dict[str, str | None]]] = field(default_factory=dict)
     watermarks: dict[str, str] = field(default_factory=dict)  # per table, the source's change cursor
     deletions_checked_at: str | None = None  # ISO 8601, UTC: when rows deleted at the source were last looked for
+    # paths (relative to the practice's folder) that earlier manifests named and this one does not, with
+    # the time they were retired: removed RETIRED_GRACE later, when no reader can still be using them
+    retired: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_json(cls, text: str) -> Manifest:
@@ -88,8 +102,10 @@ class CacheStore:
             return None
         try:
             raw = json.loads(path.read_text())
-        except ValueError as exc:
+        except (ValueError, OSError) as exc:
             raise CacheError(f"unreadable cache manifest {path}: {exc}") from None
+        if not isinstance(raw, dict):
+            raise CacheError(f"unreadable cache manifest {path}: not a JSON object")
         if raw.get("schema_version") != model.SCHEMA_VERSION:
             return None
         try:
@@ -97,9 +113,30 @@ class CacheStore:
         except TypeError as exc:
             raise CacheError(f"unreadable cache manifest {path}: {exc}") from None
 
-    def load(self, table: str) -> pd.DataFrame:
-        """One cached canonical frame: its base file with every later change applied."""
-        manifest = self._require(table)
+    @contextmanager
+    def writing(self, timeout: float, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
+        """Be this practice's one writer (see the module docstring); wait at most ``timeout`` seconds."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        with exclusive(self.dir / LOCK, timeout, f"the cache at {self.dir}", on_wait):
+            yield
+
+    def damaged(self, manifest: Manifest) -> list[str]:
+        """The files ``manifest`` names that cannot be read (missing, truncated, not Parquet)."""
+        bad = []
+        for steps in manifest.files.values():
+            for name in (f for step in steps for f in step.values() if f):
+                try:
+                    pq.read_metadata(self.dir / manifest.snapshot / name)
+                except (OSError, ValueError):
+                    bad.append(name)
+        return bad
+
+    def load(self, table: str, manifest: Manifest | None = None) -> pd.DataFrame:
+        """One cached canonical frame: its base file with every later change applied, as ``manifest`` (by
+        default the current one) says."""
+        manifest = manifest or self._require(table)
+        if table not in manifest.files:
+            raise CacheError(f"table {table!r} is not in the cache at {self.dir}; refresh first")
         return model.conform(table, self._merged(manifest, table, manifest.files[table]).to_pandas())
 
     def keys(self, table: str) -> np.ndarray:
@@ -125,7 +162,7 @@ class CacheStore:
         try:
             return _KEY_COLUMNS.get(path, key)
         except (OSError, ValueError) as exc:
-            raise CacheError(f"cannot read cached file {path}: {exc}") from None
+            raise CacheError(f"cannot read cached file {path} ({exc}); the next refresh extracts it again") from None
 
     def _require(self, table: str) -> Manifest:
         manifest = self.manifest()
@@ -163,7 +200,7 @@ class CacheStore:
         try:
             return pq.read_table(path)
         except (OSError, ValueError) as exc:
-            raise CacheError(f"cannot read cached file {path}: {exc}") from None
+            raise CacheError(f"cannot read cached file {path} ({exc}); the next refresh extracts it again") from None
 
     def save(
         self,
@@ -201,12 +238,20 @@ class CacheStore:
                 watermarks=dict(watermarks or {}),
                 deletions_checked_at=_now(),  # a full extract holds no deleted row
             )
-            self._write_manifest(manifest)
+            previous = self._previous()
+            manifest = self._commit(manifest, previous)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-        self._remove_stale(manifest)
+        self._remove_unnamed(manifest)
         return manifest
+
+    def _previous(self) -> Manifest | None:
+        """The current manifest if it can be read (a damaged one is being replaced)."""
+        try:
+            return self.manifest()
+        except CacheError:
+            return None
 
     def apply(
         self,
@@ -257,8 +302,8 @@ class CacheStore:
             rows=counts,
             watermarks=dict(watermarks),
         )
-        self._write_manifest(updated)
-        self._remove_stale(updated)
+        updated = self._commit(updated, manifest)
+        self._remove_unnamed(updated)
         return updated
 
     def _compact(
@@ -280,20 +325,43 @@ class CacheStore:
             _write(folder / deletes, table, pd.DataFrame({key: pd.array(union(*gone), dtype="Int64")}))
         return [steps[0], {"upserts": f"{prefix}.merged.parquet", "deletes": deletes}]
 
-    def _write_manifest(self, manifest: Manifest) -> None:
+    def _commit(self, manifest: Manifest, previous: Manifest | None) -> Manifest:
+        """Make ``manifest`` current: what ``previous`` named and it does not is retired (kept for readers
+        of ``previous``), what was retired over RETIRED_GRACE ago is dropped from the list."""
+        now = datetime.now(UTC)
+        retired = dict(previous.retired) if previous else {}
+        if previous is not None:
+            named = _named(manifest)
+            for path in _named(previous) - named:
+                retired.setdefault(path, _now())
+            if previous.snapshot != manifest.snapshot:
+                retired.setdefault(previous.snapshot, _now())
+        kept = {p: t for p, t in retired.items() if now - datetime.fromisoformat(t) <= RETIRED_GRACE}
+        manifest = replace(manifest, retired=kept)
         write_atomically(self.dir / MANIFEST, json.dumps(asdict(manifest), indent=2))
+        return manifest
 
-    def _remove_stale(self, manifest: Manifest) -> None:
-        """Remove older snapshots, unfinished writes and change files the manifest no longer names."""
-        named = {f for steps in manifest.files.values() for s in steps for f in s.values() if f}
+    def _remove_unnamed(self, manifest: Manifest) -> None:
+        """Remove what ``manifest`` neither names nor keeps retired: expired retirements and what writers
+        that were killed left behind (only the lock holder calls this, so no running writer owns any)."""
+        keep = _named(manifest) | set(manifest.retired)
         for child in self.dir.iterdir():
-            if child.is_dir() and child.name != manifest.snapshot:
-                shutil.rmtree(child, ignore_errors=True)
-            elif child.name.endswith(".partial"):
-                child.unlink(missing_ok=True)
-        for file in (self.dir / manifest.snapshot).iterdir():
-            if file.name not in named:
-                file.unlink(missing_ok=True)
+            if child.name in (MANIFEST, LOCK):
+                continue
+            if child.is_dir() and child.name == manifest.snapshot:
+                for file in child.iterdir():
+                    if f"{child.name}/{file.name}" not in keep:
+                        file.unlink(missing_ok=True)
+            elif child.name not in keep:
+                if child.is_dir():
+                    shutil.rmtree(child, ignore_errors=True)
+                else:
+                    child.unlink(missing_ok=True)
+
+
+def _named(manifest: Manifest) -> set[str]:
+    """The files ``manifest`` names, relative to the practice's folder."""
+    return {f"{manifest.snapshot}/{f}" for steps in manifest.files.values() for s in steps for f in s.values() if f}
 
 
 class _KeyColumns:

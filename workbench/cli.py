@@ -125,13 +125,18 @@ def refresh(
             "--check-deletions", help="Look for rows deleted at the source now (else when the last look is 1 h old)."
         ),
     ] = False,
+    full: Annotated[
+        bool, typer.Option("--full", help="Extract everything again (a new snapshot), not only what changed.")
+    ] = False,
 ) -> None:
     """Extract the practice's data into the cache now (incrementally where the source allows)."""
     from workbench.practice import connect
 
     practice = connect(source, cache_dir=cache_dir)
     with _table_progress() as progress:
-        manifest = practice.refresh(progress=progress, check_deletions=True if check_deletions else None)
+        manifest = practice.refresh(
+            progress=progress, incremental=False if full else None, check_deletions=True if check_deletions else None
+        )
     out.print(
         f"{manifest.practice_name or manifest.source}: cached {sum(manifest.rows.values()):,} rows "
         f"at {practice.store.dir}"
@@ -460,8 +465,22 @@ def sources() -> None:
         out.print(f"[bold]{scheme.name}:[/bold]  {scheme.description}\n    e.g. {scheme.example}")
 
 
+def _warnings_to_stderr() -> None:
+    """The workbench's warnings (a damaged cache file, a refresh waiting for another) as one stderr line each."""
+    import logging
+
+    logger = logging.getLogger("workbench")
+    if not any(getattr(h, "_workbench", False) for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("warning: %(message)s"))
+        handler._workbench = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+        logger.propagate = False
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI and turn every error into one line and an exit code."""
+    _warnings_to_stderr()
     command = typer.main.get_command(app)
     try:
         code = command.main(args=argv, prog_name="workbench", standalone_mode=False)

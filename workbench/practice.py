@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 from concurrent.futures import Future
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -13,14 +15,17 @@ import pandas as pd
 from workbench import model
 from workbench.cache import CacheStore, Manifest, TableChanges
 from workbench.config import cache_root
-from workbench.errors import UsageError
+from workbench.errors import CacheError, UsageError
 from workbench.keys import member, union
 from workbench.sources.base import Progress, Source, cache_key, completed, open_source
 
-__all__ = ["DELETIONS_CHECKED_EVERY", "Practice", "connect"]
+__all__ = ["DELETIONS_CHECKED_EVERY", "LOCK_TIMEOUT_ENV", "Practice", "connect"]
 
 # Between looks for rows deleted at the source, when a refresh is not told whether to look.
 DELETIONS_CHECKED_EVERY = timedelta(hours=1)
+# How long a refresh waits for another refresh of the same practice's cache (seconds; default 15 minutes).
+LOCK_TIMEOUT_ENV = "WORKBENCH_LOCK_TIMEOUT"
+log = logging.getLogger("workbench")
 
 
 class Practice:
@@ -30,14 +35,17 @@ class Practice:
         self.source = source
         self.store = store
         self._frames: dict[str, pd.DataFrame] = {}
+        self._pinned: Manifest | None = None  # the manifest every frame of this object is read by (no mix)
 
     def __repr__(self) -> str:
         return f"Practice({self.source.url!r})"
 
     @property
     def manifest(self) -> Manifest:
-        """The cache's manifest, extracting first if nothing is cached."""
-        return self.store.manifest() or self.refresh()
+        """The manifest this practice's frames are read by, extracting first if nothing is cached."""
+        if self._pinned is None:
+            self._pinned = self.store.manifest() or self.refresh()
+        return self._pinned
 
     @property
     def name(self) -> str:
@@ -54,9 +62,16 @@ class Practice:
         if name not in model.TABLES:
             model.empty_frame(name)  # raises SchemaError listing the known tables
         if name not in self._frames:
-            if self.store.manifest() is None:
-                self.refresh()
-            self._frames[name] = self.store.load(name)
+            manifest = self.manifest
+            try:
+                self._frames[name] = self.store.load(name, manifest)
+            except CacheError:
+                current = self.store.manifest()
+                if current is None or current == manifest:
+                    raise
+                # the manifest held since this object first read is long replaced: start over from the current
+                self._frames, self._pinned = {}, current
+                self._frames[name] = self.store.load(name, current)
         return self._frames[name]
 
     def frames(self) -> dict[str, pd.DataFrame]:
@@ -64,20 +79,77 @@ class Practice:
         return {name: self.frame(name) for name in model.TABLES}
 
     def refresh(
-        self, progress: Progress | None = None, incremental: bool | None = None, check_deletions: bool | None = None
+        self,
+        progress: Progress | None = None,
+        incremental: bool | None = None,
+        check_deletions: bool | None = None,
+        lock_timeout: float | None = None,
     ) -> Manifest:
-        """Bring the cache up to date, atomically.
+        """Bring the cache up to date, atomically, as the practice's one writer.
 
         Incrementally where the source keeps change stamps and a previous extract left watermarks (only
         rows changed since, upserted by key); otherwise, or with ``incremental=False``, a full extract.
-        ``incremental=True`` insists.
+        ``incremental=True`` insists. A cache with a file that cannot be read is extracted again in full,
+        with one warning.
 
         An incremental refresh looks for rows deleted at the source (row counts, then keys where the counts
         differ) when ``check_deletions`` is True, not when False, and by default when the last look is older
         than ``DELETIONS_CHECKED_EVERY``: counting every row costs about as much as reading an office's whole
         day of changes. Reports (``workbench report``, ``batch``, scheduled runs) always look.
+
+        Another refresh of the same cache (another process, another machine sharing the folder) is waited
+        for, at most ``lock_timeout`` seconds ($WORKBENCH_LOCK_TIMEOUT, default 900); if it brought the
+        cache up to date meanwhile, as this call would have, its result is returned.
         """
-        previous = self.store.manifest()
+        timeout = lock_timeout if lock_timeout is not None else float(os.environ.get(LOCK_TIMEOUT_ENV, "900"))
+        before = self._readable_manifest(quiet=True)
+        asked = datetime.now(UTC).replace(microsecond=0)
+        waited: list[str] = []
+
+        def on_wait(message: str) -> None:
+            waited.append(message)
+            log.warning("%s: %s", self.source.url, message)
+
+        with self.store.writing(timeout, on_wait):
+            previous = self._readable_manifest()
+            if (
+                waited
+                and previous is not None
+                and _done_meanwhile(previous, before, asked, incremental, check_deletions)
+            ):
+                self._frames, self._pinned = {}, previous
+                return previous
+            manifest = self._refresh(previous, progress, incremental, check_deletions)
+        self._pinned = manifest
+        return manifest
+
+    def _readable_manifest(self, quiet: bool = False) -> Manifest | None:
+        """The current manifest if it and every file it names can be read, else None (with one warning):
+        what cannot be read is extracted again in full."""
+        try:
+            manifest = self.store.manifest()
+            damaged = self.store.damaged(manifest) if manifest is not None else []
+        except CacheError as exc:
+            if not quiet:
+                log.warning("%s: %s; extracting the practice again in full", self.source.url, exc)
+            return None
+        if damaged:
+            if not quiet:
+                log.warning(
+                    "%s: cached file %s cannot be read; extracting the practice again in full",
+                    self.source.url,
+                    self.store.dir / manifest.snapshot / damaged[0],  # type: ignore[union-attr]
+                )
+            return None
+        return manifest
+
+    def _refresh(
+        self,
+        previous: Manifest | None,
+        progress: Progress | None,
+        incremental: bool | None,
+        check_deletions: bool | None,
+    ) -> Manifest:
         stamps = getattr(self.source, "watermarks", None)
         possible = stamps is not None and previous is not None and bool(previous.watermarks)
         if incremental and not possible:
@@ -134,6 +206,22 @@ class Practice:
         return self.store.apply(
             changes, replaced, rows=rows, watermarks=marks, data_as_of=as_of, deletions_checked=check_deletions
         )
+
+
+def _done_meanwhile(
+    current: Manifest,
+    before: Manifest | None,
+    asked: datetime,
+    incremental: bool | None,
+    check_deletions: bool | None,
+) -> bool:
+    """Whether the refresh that held the cache while we waited did what this one was asked to do."""
+    if datetime.fromisoformat(current.extracted_at) < asked:
+        return False
+    if incremental is False and before is not None and current.snapshot == before.snapshot:
+        return False  # a full extract was asked for; the other refresh was incremental
+    checked = current.deletions_checked_at
+    return not check_deletions or (checked is not None and datetime.fromisoformat(checked) >= asked)
 
 
 def _older_than(stamp: str | None, age: timedelta) -> bool:

@@ -26,6 +26,7 @@ from croniter import croniter
 
 from workbench.config import DEFAULT_BRAND_COLOR, is_color
 from workbench.errors import UsageError
+from workbench.secrets import holds_password
 
 __all__ = ["PRACTICES_ENV", "PracticeConfig", "default_practices_file", "load_practices"]
 
@@ -82,7 +83,7 @@ def load_practices(path: str | Path | None = None) -> list[PracticeConfig]:
         source = entry.get("source")
         if not isinstance(source, str) or ":" not in source:
             raise UsageError(f"{label}: source must be a practice URL, e.g. demo: (see `workbench sources`)")
-        if re.search(r"(?i)(^|[;?&])(pwd|password)=", source):
+        if holds_password(source):
             raise UsageError(f"{label}: source holds a password; name an environment variable with password_env=")
         reports = entry.get("reports", list(REPORTS))
         if not isinstance(reports, list) or not reports or any(r not in REPORTS for r in reports):

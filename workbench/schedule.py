@@ -7,10 +7,9 @@ passed while the machine was off runs once (not once per missed slot) the next t
 
 from __future__ import annotations
 
-import fcntl
 import json
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +19,7 @@ from croniter import croniter
 
 from workbench.errors import UsageError
 from workbench.files import write_atomically
+from workbench.locks import try_exclusive
 from workbench.practices import PracticeConfig
 
 __all__ = ["Due", "due_practices", "install_lines", "record_runs", "schedule_lock"]
@@ -79,20 +79,9 @@ def record_runs(state_file: Path, names: Sequence[str], when: datetime) -> None:
     write_atomically(state_file, json.dumps(state, indent=2, sort_keys=True))
 
 
-@contextmanager
-def schedule_lock(lock_file: Path) -> Iterator[bool]:
+def schedule_lock(lock_file: Path) -> AbstractContextManager[bool]:
     """Hold the schedule lock; yields False (and holds nothing) when another run has it."""
-    lock_file.parent.mkdir(parents=True, exist_ok=True)
-    with lock_file.open("w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    return try_exclusive(lock_file)
 
 
 def install_lines(kind: str, command: str) -> str:

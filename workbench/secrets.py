@@ -7,11 +7,20 @@ connection is made, kept in memory, and masked (``scrub``) in anything shown to 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable
 
 from workbench.errors import SourceError
 
-__all__ = ["lookup_secret", "scrub"]
+__all__ = ["holds_password", "lookup_secret", "scrub"]
+
+# PWD= / Password= as ODBC drivers and URL queries accept it: any case, spaces or braces around the key
+_PASSWORD_KEY = re.compile(r"(?i)(?:^|[;?&:/])\s*\{?\s*(?:pwd|password)\s*\}?\s*=")
+
+
+def holds_password(text: str) -> bool:
+    """Whether a connection string or URL sets a password itself (``PWD=``, ``{Pwd}=``, ``password =``...)."""
+    return _PASSWORD_KEY.search(text) is not None
 
 
 def lookup_secret(what: str, env: str | None, keyring_service: str | None, user: str) -> str | None:

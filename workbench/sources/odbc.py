@@ -30,10 +30,17 @@ import numpy as np
 import pandas as pd
 
 from workbench.errors import SourceError, UsageError
-from workbench.secrets import lookup_secret, scrub
+from workbench.secrets import holds_password, lookup_secret, scrub
 from workbench.sources.sql import DbApiReader, SqlReader, require_select
 
-__all__ = ["OdbcSettings", "chosen_reader", "parse_odbc_url", "reader_factory", "snapshot_factory"]
+__all__ = [
+    "OdbcSettings",
+    "chosen_reader",
+    "describe_connection",
+    "parse_odbc_url",
+    "reader_factory",
+    "snapshot_factory",
+]
 
 READERS = ("auto", "connectorx", "arrow", "pyodbc")
 _SECRET_KEYS = {"pwd", "password"}
@@ -49,6 +56,11 @@ class OdbcSettings:
     password_keyring: str | None
     reader: str
     extra: dict[str, str] = field(default_factory=dict)  # options a source defines for itself
+
+    @property
+    def shown(self) -> str:
+        """The connection as errors show it (see ``describe_connection``)."""
+        return describe_connection(self.connection_string)
 
     def password(self) -> str | None:
         """The password from the environment or the keyring, if the URL names one."""
@@ -68,9 +80,28 @@ class OdbcSettings:
 
 
 def _attributes(connection_string: str) -> dict[str, str]:
-    """key=value pairs of an ODBC connection string ({braced} values may hold ';')."""
+    """key=value pairs of an ODBC connection string, keys as the driver manager matches them: spaces and
+    braces around a key dropped, case ignored ({braced} values may hold ';')."""
     pairs = re.findall(r"\s*([^=;]+?)\s*=\s*(\{(?:[^}]|\}\})*\}|[^;]*)\s*(?:;|$)", connection_string)
-    return {key.lower(): value.strip("{}") for key, value in pairs}
+    return {key.strip().strip("{}").strip().lower(): value.strip("{}") for key, value in pairs}
+
+
+def describe_connection(connection_string: str) -> str:
+    """What an error may show of a connection: DSN, server, port, database and user, nothing else."""
+    attrs = _attributes(connection_string)
+    shown = [
+        f"{label}={attrs[key]}"
+        for key, label in (
+            ("dsn", "DSN"),
+            ("server", "server"),
+            ("port", "port"),
+            ("database", "database"),
+            ("uid", "user"),
+            ("user", "user"),
+        )
+        if attrs.get(key)
+    ]
+    return " ".join(shown) or "the ODBC connection"
 
 
 def parse_odbc_url(url: str, scheme: str, extra_options: Sequence[str] = ()) -> OdbcSettings:
@@ -82,7 +113,7 @@ def parse_odbc_url(url: str, scheme: str, extra_options: Sequence[str] = ()) -> 
     if "=" not in connection_string:
         connection_string = f"DSN={connection_string}"
     attrs = _attributes(connection_string)
-    if _SECRET_KEYS & set(attrs):
+    if _SECRET_KEYS & set(attrs) or holds_password(connection_string):
         raise UsageError(f"{scheme}: no password in the URL; use ?password_env=VARIABLE or ?password_keyring=SERVICE")
     options = dict(parse_qsl(query, keep_blank_values=True))
     allowed = ["password_env", "password_keyring", "reader", *extra_options]
@@ -119,7 +150,7 @@ def _pyodbc_connection(settings: OdbcSettings) -> Any:
     try:
         conn = pyodbc.connect(settings.full_connection_string(), autocommit=True, readonly=True, timeout=15)
     except pyodbc.Error as exc:
-        raise SourceError(f"cannot connect to {settings.url}: {_scrub(str(exc), settings)}") from None
+        raise SourceError(f"cannot connect to {settings.shown}: {_scrub(str(exc), settings)}") from None
     # MySQL/MariaDB: every statement of this session is read-only. Servers without the statement rely on
     # SELECT-only queries and the connection's read-only attribute.
     with contextlib.suppress(pyodbc.Error):
@@ -152,7 +183,7 @@ class _ColumnarReader:
         try:
             return self._arrow_odbc(sql, params) if params else self._columns(sql, split_on)
         except Exception as exc:  # the libraries raise their own errors (arrow_odbc.Error, RuntimeError)
-            raise SourceError(f"reading {self.settings.url} failed: {_scrub(str(exc), self.settings)}") from None
+            raise SourceError(f"reading {self.settings.shown} failed: {_scrub(str(exc), self.settings)}") from None
 
     def _arrow_odbc(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
         """arrow-odbc: the ODBC driver fills column buffers; values are bound as parameters (as text)."""
@@ -295,7 +326,7 @@ def snapshot_factory(settings: OdbcSettings) -> Callable[[], SqlReader] | None:
             conn.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")  # ended (rolled back) when it closes
         except pyodbc.Error as exc:
             conn.close()
-            raise SourceError(f"{settings.url}: cannot pin a snapshot: {_scrub(str(exc), settings)}") from None
+            raise SourceError(f"{settings.shown}: cannot pin a snapshot: {_scrub(str(exc), settings)}") from None
         return DbApiReader(conn)
 
     return open_snapshot
