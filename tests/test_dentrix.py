@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -154,3 +157,51 @@ def test_bad_views_files_are_clear_errors(tmp_path: Path) -> None:
     bad.write_text('[surprise]\nview = "x"\n')
     with pytest.raises(UsageError, match="unknown entry 'surprise'"):
         load_views(bad)
+
+
+@pytest.mark.parametrize(
+    ("toml", "where"),
+    [
+        (
+            '[providers]\nview = "v_provider WHERE 1=0 UNION SELECT user, password FROM mysql.user -- "\n',
+            "providers.view",
+        ),
+        ('schema = "admin; DROP TABLE x"\n', "schema"),
+        ('[patients.columns]\nlast_name = "(SELECT password FROM mysql.user LIMIT 1)"\n', "patients.columns.last_name"),
+        ("[patients.columns]\nlast_name = 7\n", "patients.columns.last_name"),
+    ],
+)
+def test_a_views_file_names_only_names(tmp_path: Path, toml: str, where: str) -> None:
+    views = tmp_path / "views.toml"
+    views.write_text(toml)
+    with pytest.raises(UsageError, match=rf"{re.escape(where)} = .* is not a name"):
+        load_views(views)
+    code = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "workbench",
+            "refresh",
+            "--source",
+            f"dentrix+odbc:DSN=x?views={views}",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert code.returncode == 2 and code.stderr.startswith("error: dentrix+odbc: ") and "is not a name" in code.stderr
+
+
+def test_views_are_read_with_quoted_names(dentrix_url: str, tmp_path: Path) -> None:
+    """A view named like a reserved word still reads: names go to the server quoted, as the driver quotes."""
+    import pyodbc
+
+    with pyodbc.connect(dentrix_url.split("?")[0].split(":", 1)[1] + f";PWD={PASSWORD}", autocommit=True) as conn:
+        conn.execute(f"CREATE OR REPLACE VIEW {VIEWS_DB}.`select` AS SELECT * FROM {VIEWS_DB}.v_provider")
+    mapping = tmp_path / "views.toml"
+    mapping.write_text(f'schema = "{VIEWS_DB}"\n[providers]\nview = "select"\n')
+    url = dentrix_url.split("&views=")[0] + f"&views={mapping}"
+    providers = open_source(url).read(["providers"])["providers"]
+    assert len(providers) > 0

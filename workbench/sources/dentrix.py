@@ -20,6 +20,7 @@ names. A TOML file given as ``views=`` overrides any part of it, e.g.::
 from __future__ import annotations
 
 import copy
+import re
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import closing
@@ -165,7 +166,25 @@ def load_views(path: str | Path | None) -> dict[str, Any]:
                     views[key][inner] = setting
         else:
             views[key] = value
+    _check_names(views, str(path))
     return views
+
+
+NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_$#@]{0,127}")
+
+
+def _check_names(views: Mapping[str, Any], path: str) -> None:
+    """Every schema, view and column a views file names is a plain SQL name (they are quoted, never run)."""
+    names = [("schema", views["schema"])]
+    for table, spec in views.items():
+        if isinstance(spec, dict) and "view" in spec:
+            names.append((f"{table}.view", spec["view"]))
+            names += [(f"{table}.columns.{c}", source) for c, source in spec.get("columns", {}).items()]
+    for where, name in names:
+        if not isinstance(name, str) or not NAME.fullmatch(name):
+            raise UsageError(
+                f"dentrix+odbc: {path}: {where} = {name!r} is not a name (letters, digits and _, at most 128)"
+            )
 
 
 class DentrixViews:
@@ -186,9 +205,10 @@ class DentrixViews:
 
     def _select(self, reader: SqlReader, table: str) -> pd.DataFrame:
         spec = self._views[table]
-        columns = ", ".join(f"{source} AS {name}" for name, source in spec["columns"].items())
+        q = reader.quote
+        columns = ", ".join(f"{q(source)} AS {q(name)}" for name, source in spec["columns"].items())
         try:
-            return reader.frame(f"SELECT {columns} FROM {self._views['schema']}.{spec['view']}")
+            return reader.frame(f"SELECT {columns} FROM {q(self._views['schema'])}.{q(spec['view'])}")
         except SourceError as exc:
             raise SourceError(f"Dentrix view {self._views['schema']}.{spec['view']} ({table}): {exc}") from None
 

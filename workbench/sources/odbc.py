@@ -212,6 +212,9 @@ class _ColumnarReader:
         self._odbc = None  # arrow-odbc closes the connection when it is let go
         self._rows.close()
 
+    def quote(self, name: str) -> str:
+        return self._rows.quote(name)
+
 
 class ArrowOdbcReader(_ColumnarReader):
     """arrow-odbc for every query."""

@@ -179,6 +179,9 @@ class ShortQueryReader:
             return pd.DataFrame({name: pd.Series(dtype=object) for name in select_names(statement)})
         return pd.DataFrame.from_records(rows)
 
+    def quote(self, name: str) -> str:
+        return "`" + name.replace("`", "``") + "`"  # ShortQuery runs on Open Dental's MySQL/MariaDB
+
     def close(self) -> None:
         """The HTTP client belongs to the source."""
 

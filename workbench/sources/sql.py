@@ -21,6 +21,10 @@ class SqlReader(Protocol):
         split the read on (the others ignore it)."""
         ...
 
+    def quote(self, name: str) -> str:
+        """``name`` as a quoted SQL identifier, in the quotes the database takes."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -45,9 +49,21 @@ class DbApiReader:
 
     def __init__(self, conn: Any) -> None:
         self.conn = conn
+        self._quote: str | None = None
 
     def frame(self, sql: str, params: Sequence[Any] = (), split_on: str | None = None) -> pd.DataFrame:
         return fetch_frame(self.conn, sql, params)
+
+    def quote(self, name: str) -> str:
+        if self._quote is None:  # ODBC says which quote its database takes (MySQL: `, most others: ")
+            self._quote = '"'
+            getinfo = getattr(self.conn, "getinfo", None)
+            if getinfo is not None:
+                import pyodbc
+
+                self._quote = str(getinfo(pyodbc.SQL_IDENTIFIER_QUOTE_CHAR) or '"').strip() or '"'
+        q = self._quote
+        return q + name.replace(q, q + q) + q
 
     def close(self) -> None:
         self.conn.close()
