@@ -2,8 +2,11 @@
 
 ``RestClient`` wraps an ``httpx.Client`` with what every practice API needs:
 
-- pacing: at most ``rate`` requests per second (Open Dental's Remote API throttles GETs), slowed by a
-  tenth on every 429 so that a rate set too high settles under the server's;
+- pacing: at most ``rate`` requests per second (Open Dental's Remote API throttles GETs), token requests
+  included; slowed by a tenth on every 429 so that a rate set too high settles under the server's, and
+  sped up again by a fiftieth of ``rate`` per request once a few have passed without one (never above ``rate``);
+- a deadline per request (``RetryPolicy.deadline``) besides the read timeout: a server that drips its
+  reply a byte at a time is cut off, not waited for;
 - 429 Too Many Requests: wait what ``Retry-After`` says (seconds or an HTTP date), then try again;
 - 5xx, timeouts, dropped connections and replies cut short: exponential back-off with full jitter,
   a bounded number of attempts;
@@ -19,7 +22,9 @@ from __future__ import annotations
 import contextlib
 import email.utils
 import json
+import math
 import random
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -33,7 +38,7 @@ from workbench.errors import SourceError, UsageError
 from workbench.secrets import scrub
 from workbench.sources.base import parse_query
 
-__all__ = ["RestClient", "RetryPolicy", "number_option", "split_rest_url"]
+__all__ = ["Pacer", "RestClient", "RetryPolicy", "number_option", "split_rest_url"]
 
 
 @dataclass(frozen=True)
@@ -45,18 +50,34 @@ class RetryPolicy:
     backoff: float = 0.5  # first back-off ceiling, seconds; doubles per attempt
     backoff_max: float = 20.0
     retry_after_max: float = 120.0  # a Retry-After beyond this is an error, not a wait
-    timeout: float = 30.0
+    timeout: float = 30.0  # per read: the longest silence a reply may have
+    deadline: float | None = None  # per request, whole reply included; None: four read timeouts
+
+    @property
+    def total(self) -> float:
+        return self.deadline if self.deadline is not None else 4 * self.timeout
 
 
-class _Pacer:
-    """Spaces requests ``1/rate`` seconds apart (no pacing when rate is None)."""
+class Pacer:
+    """Spaces requests ``1/rate`` seconds apart (no pacing when rate is None); shared by the clients of one
+    API (data and tokens). After a 429 the pace falls by a tenth; after ``QUIET`` requests in a row without
+    one it climbs back by a fiftieth of ``rate`` per request, never above ``rate`` (additive increase,
+    multiplicative decrease)."""
+
+    QUIET = 3
 
     def __init__(self, rate: float | None) -> None:
-        self.interval = 1.0 / rate if rate else 0.0
+        self.limit = rate
+        self.rate = rate
         self._next = 0.0
+        self._quiet = 0
+
+    @property
+    def interval(self) -> float:
+        return 1.0 / self.rate if self.rate else 0.0
 
     def wait(self) -> None:
-        if not self.interval:
+        if not self.rate:
             return
         now = time.monotonic()
         if self._next > now:
@@ -64,10 +85,17 @@ class _Pacer:
         self._next = max(now, self._next) + self.interval
 
     def hold(self, seconds: float) -> None:
-        """The server asked us to wait: nothing goes out before then, and later requests go slower
-        (a 10% cut per 429, so a rate set above the office's API tier settles just under it)."""
+        """The server asked us to wait: nothing goes out before then, and later requests go slower."""
         self._next = max(self._next, time.monotonic() + seconds)
-        self.interval *= 1.1
+        self._quiet = 0
+        if self.rate:
+            self.rate /= 1.1
+
+    def passed(self) -> None:
+        """A request went through without a 429."""
+        self._quiet += 1
+        if self.rate and self.limit and self._quiet >= self.QUIET:
+            self.rate = min(self.limit, self.rate + self.limit / 50)
 
 
 def retry_after_seconds(value: str | None, default: float = 1.0) -> float:
@@ -93,12 +121,16 @@ def split_rest_url(
     scheme, body = url.split(":", 1)
     alias = body.partition("?")[0]
     base = bases.get(alias.strip("/"), alias).rstrip("/")
-    parts = urlsplit(base)
+    try:
+        parts = urlsplit(base)
+        port = parts.port
+    except ValueError as exc:
+        raise UsageError(f"{scheme}: {base!r} is not a URL ({exc}); e.g. {example}") from None
     if parts.scheme not in {"http", "https"} or not parts.netloc:
         raise UsageError(f"{scheme}: give {', '.join(bases)} or an http(s) base URL, got {base!r} (e.g. {example})")
     if parts.username or parts.password:
         raise UsageError(f"{scheme}: no credentials in the URL; name them with the *_env or *_keyring options")
-    return base, parts.port, parse_query(url, options)
+    return base, port, parse_query(url, options)
 
 
 def number_option(options: Mapping[str, str], key: str, default: float | None, scheme: str) -> float | None:
@@ -109,8 +141,8 @@ def number_option(options: Mapping[str, str], key: str, default: float | None, s
         value = float(options[key])
     except ValueError:
         raise UsageError(f"{scheme}: {key} must be a number, got {options[key]!r}") from None
-    if value <= 0:
-        raise UsageError(f"{scheme}: {key} must be positive, got {options[key]!r}")
+    if not math.isfinite(value) or value <= 0:
+        raise UsageError(f"{scheme}: {key} must be a positive number, got {options[key]!r}")
     return value
 
 
@@ -136,17 +168,22 @@ class RestClient:
         policy: RetryPolicy | None = None,
         on_unauthorized: Callable[[], None] | None = None,
         transport: httpx.BaseTransport | None = None,
+        pacer: Pacer | None = None,
     ) -> None:
         self.system = system
         self.policy = policy or RetryPolicy()
         self._headers = headers
         self._secrets = secrets
-        self._pacer = _Pacer(rate)
+        self.pacer = pacer or Pacer(rate)
         self._on_unauthorized = on_unauthorized
-        self._http = httpx.Client(base_url=base_url.rstrip("/"), timeout=self.policy.timeout, transport=transport)
+        self._base_url, self._transport = base_url.rstrip("/"), transport
+        self._http = self._new_http()
         self.requests = 0  # sent, retries included (for benchmarks and tests)
         self.throttled = 0  # 429 replies received
         self.server_time: datetime | None = None  # the last reply's Date header (the server's clock, UTC)
+
+    def _new_http(self) -> httpx.Client:
+        return httpx.Client(base_url=self._base_url, timeout=self.policy.timeout, transport=self._transport)
 
     def close(self) -> None:
         self._http.close()
@@ -174,9 +211,11 @@ class RestClient:
         errors = throttles = 0
         reauthorized = False
         while True:
-            self._pacer.wait()
+            self.pacer.wait()
             try:
-                return self._once(method, path, params, json_body, data, what)
+                reply = self._once(method, path, params, json_body, data, what)
+                self.pacer.passed()
+                return reply
             except _TransientError as retry:
                 if retry.kind == "throttled":
                     throttles += 1
@@ -186,7 +225,7 @@ class RestClient:
                         raise self.fail(what, f"still throttled (429) after {throttles} attempts") from None
                     if wait > self.policy.retry_after_max:
                         raise self.fail(what, f"throttled (429) with Retry-After of {wait:.0f} s") from None
-                    self._pacer.hold(wait)
+                    self.pacer.hold(wait)
                     time.sleep(wait)
                     continue
                 if retry.kind == "unauthorized":
@@ -211,8 +250,11 @@ class RestClient:
         what: str,
     ) -> Any:
         self.requests += 1
+        headers = self._headers()
         try:
-            reply = self._http.request(method, path, params=params, json=json_body, data=data, headers=self._headers())
+            reply = self._within_deadline(
+                lambda http: http.request(method, path, params=params, json=json_body, data=data, headers=headers)
+            )
         except httpx.TimeoutException:
             raise _TransientError(f"no reply within {self.policy.timeout:g} s") from None
         except httpx.TransportError as exc:
@@ -232,6 +274,31 @@ class RestClient:
             return reply.json()
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise _TransientError(f"malformed JSON reply ({len(reply.content)} bytes)") from None
+
+    def _within_deadline(self, send: Callable[[httpx.Client], httpx.Response]) -> httpx.Response:
+        """``send`` (one whole exchange, body read) given ``policy.total`` seconds at most. It runs in a
+        thread of its own: a reply still coming at the deadline is abandoned with its connection (the
+        client is replaced), however slowly the server drips it."""
+        http = self._http
+        outcome: list[httpx.Response | BaseException] = []
+
+        def run() -> None:
+            try:
+                outcome.append(send(http))
+            except BaseException as exc:
+                outcome.append(exc)
+
+        exchange = threading.Thread(target=run, name="rest-request", daemon=True)
+        exchange.start()
+        exchange.join(self.policy.total)
+        if exchange.is_alive():
+            self._http = self._new_http()
+            threading.Thread(target=http.close, daemon=True).start()  # ends the dripping read on its next byte
+            raise _TransientError(f"no complete reply within {self.policy.total:g} s")
+        result = outcome[0]
+        if isinstance(result, BaseException):
+            raise result
+        return result
 
 
 def _explanation(reply: httpx.Response) -> str:
