@@ -140,3 +140,78 @@ def test_refresh_check_deletions_finds_a_row_deleted_within_the_hour(demo_db: Pa
     assert workbench.connect(url, cache_dir=tmp_path / "cache").manifest.rows["appointments"] == rows
     assert main([*args, "--check-deletions"]) == 0
     assert workbench.connect(url, cache_dir=tmp_path / "cache").manifest.rows["appointments"] == rows - 1
+
+
+def _run(*argv: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "workbench", *argv], capture_output=True, text=True, timeout=300, cwd=cwd
+    )
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["refresh", "--source", "opendental+api:http://[::1"], "is not a URL"),
+        (["refresh", "--source", "opendental+api:remote?rate=nan"], "rate must be a positive number, got 'nan'"),
+        (
+            ["report", "aging", "--source", "demo:?patients=60&years=1", "--out", "a-file"],
+            "output folder a-file is a file",
+        ),
+        (["refresh", "--source", "demo:?patients=60&years=1", "--cache-dir", "a-file"], "is a file, not a folder"),
+        (["batch", "--practices", "p.toml", "--jobs", "0"], "Invalid value for '--jobs'"),
+        (["batch", "--practices", "p.toml", "--jobs", "-1"], "Invalid value for '--jobs'"),
+    ],
+)
+def test_bad_paths_urls_and_numbers_are_one_line_and_exit_2(argv: list[str], message: str, tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("not a folder")
+    done = _run(*argv, cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("error: ") and message in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+    assert (tmp_path / "a-file").read_text() == "not a folder"
+
+
+def _group_members(group: int) -> list[str]:
+    """The processes (pid and command) still in process group ``group``."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            text = stat.read_text()
+            fields = text[text.rindex(")") + 2 :].split()
+            if int(fields[2]) == group:
+                members.append(f"{stat.parent.name}: {(stat.parent / 'cmdline').read_bytes()[:120]!r}")
+    return members
+
+
+def test_no_process_outlives_workbench_batch(demo_url: str, tmp_path: Path) -> None:
+    practices = tmp_path / "practices.toml"
+    practices.write_text(
+        f'[[practice]]\nname = "maple"\nsource = "{demo_url}"\nreports = ["aging", "recall"]\n\n'
+        f'[[practice]]\nname = "cedar"\nsource = "{demo_url}"\nreports = ["production"]\n'
+    )
+    batch = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "workbench",
+            "batch",
+            "--practices",
+            str(practices),
+            "--out",
+            str(tmp_path / "out"),
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "--jobs",
+            "2",
+            "--as-of",
+            "2026-10-31",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group: whatever it starts stays in it unless it leaves
+    )
+    _, err = batch.communicate(timeout=600)
+    assert batch.returncode == 0, err
+    assert len(list((tmp_path / "out").rglob("*.html"))) == 4  # three reports and the index
+    assert _group_members(batch.pid) == []  # workers, kernels and multiprocessing's helper: all gone

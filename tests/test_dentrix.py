@@ -205,3 +205,20 @@ def test_views_are_read_with_quoted_names(dentrix_url: str, tmp_path: Path) -> N
     url = dentrix_url.split("&views=")[0] + f"&views={mapping}"
     providers = open_source(url).read(["providers"])["providers"]
     assert len(providers) > 0
+
+
+@pytest.mark.parametrize("reader", ["pyodbc", "arrow"])
+def test_a_driver_error_through_the_views_is_one_line_and_exit_2(dentrix_url: str, tmp_path: Path, reader: str) -> None:
+    mapping = tmp_path / "views.toml"
+    mapping.write_text(f'schema = "{VIEWS_DB}"\n[patients]\nview = "v_no_such_view"\n')
+    url = dentrix_url.split("&views=")[0] + f"&views={mapping}&reader={reader}"
+    done = subprocess.run(
+        [sys.executable, "-m", "workbench", "refresh", "--source", url, "--cache-dir", str(tmp_path / "cache")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stderr
+    line = done.stderr.strip()
+    assert line.startswith(f"error: Dentrix view {VIEWS_DB}.v_no_such_view (patients): reading ")
+    assert len(line.splitlines()) == 1 and PASSWORD not in line

@@ -9,6 +9,7 @@ machines read it where ``cache_dir`` names a shared path, or extract it themselv
 
 from __future__ import annotations
 
+import contextlib
 import html
 import multiprocessing
 import tempfile
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.errors import UsageError, WorkbenchError
-from workbench.files import write_atomically
+from workbench.files import folder, write_atomically
 from workbench.practices import PracticeConfig
 
 __all__ = ["Job", "JobResult", "dask_executor", "jobs_for", "run_batch", "write_index"]
@@ -107,9 +108,8 @@ def _write(job: Job, result: JobResult, content: bytes | None) -> JobResult:
     """Save a worker's HTML where the job says (atomically: a half-written report never shows)."""
     if content is None:
         return result
-    folder = _folder(job)
-    folder.mkdir(parents=True, exist_ok=True)
-    return replace(result, output=write_atomically(folder / f"{job.report}.html", content))
+    where = folder(_folder(job), "report folder")
+    return replace(result, output=write_atomically(where / f"{job.report}.html", content))
 
 
 def _prepare(source: str, cache_dir: str | None, refresh: bool = True) -> str | None:
@@ -175,6 +175,18 @@ def _executor(given: Executor | None, workers: int) -> Iterator[Executor]:
     # as jupyter_core keeps one) into workers where those threads do not exist, and a worker would hang
     with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=multiprocessing.get_context("spawn")) as pool:
         yield pool
+    _stop_resource_tracker()
+
+
+def _stop_resource_tracker() -> None:
+    """Stop (and wait for) the helper process that spawned workers leave behind, so that nothing this
+    command started outlives it (left alone, it ends only after we exit, as an orphan)."""
+    from multiprocessing import resource_tracker
+
+    stop = getattr(resource_tracker._resource_tracker, "_stop", None)
+    if stop is not None:
+        with contextlib.suppress(Exception):
+            stop()
 
 
 @contextmanager
@@ -223,7 +235,7 @@ def write_index(results: Sequence[JobResult], out_dir: Path) -> Path:
         "</style></head><body><h1>Practice reports</h1><table><thead><tr><th>Practice</th><th>Report</th>"
         f"<th>Status</th><th>Seconds</th></tr></thead><tbody>{''.join(rows)}</tbody></table></body></html>"
     )
-    out_dir.mkdir(parents=True, exist_ok=True)
+    folder(out_dir, "output folder")
     index = out_dir / "index.html"
     index.write_text(page, encoding="utf-8")
     return index

@@ -256,7 +256,7 @@ def batch(
     only: Annotated[list[str] | None, typer.Option("--only", help="Only these practices (repeatable).")] = None,
     reports: Annotated[list[str] | None, typer.Option("--report", help="Only these reports (repeatable).")] = None,
     as_of: Annotated[str | None, typer.Option("--as-of", help="As-of / period end date, YYYY-MM-DD.")] = None,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes.")] = 2,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, max=64, help="Worker processes.")] = 2,
     executor: Annotated[str, typer.Option(help="process (this machine) or dask (a Dask cluster).")] = "process",
     scheduler: Annotated[
         str | None, typer.Option(help="Dask scheduler address, e.g. tcp://10.0.0.9:8786 (default: a local cluster).")
@@ -317,7 +317,7 @@ def _state_file(state: Path | None, cache_dir: Path | None) -> Path:
 def schedule_run(
     practices: PracticesOpt = None,
     out_dir: OutOpt = Path("reports"),
-    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes.")] = 2,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, max=64, help="Worker processes.")] = 2,
     hook: Annotated[str | None, typer.Option(help="Command to run afterwards ($WORKBENCH_INDEX: index.html).")] = None,
     state: StateOpt = None,
     cache_dir: CacheOpt = None,
@@ -500,6 +500,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # a path the user gave that cannot be used: one line, not a traceback
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"error: cannot use{where}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     except Exception as exc:
         if os.environ.get("WORKBENCH_DEBUG"):
             raise

@@ -22,4 +22,9 @@ def is_color(value: object) -> bool:
 def cache_root(override: str | Path | None = None) -> Path:
     """The cache directory: ``override``, else $WORKBENCH_CACHE_DIR, else the user cache directory."""
     chosen = override or os.environ.get(CACHE_DIR_ENV) or platformdirs.user_cache_dir("workbench")
-    return Path(chosen).expanduser().resolve()
+    root = Path(chosen).expanduser().resolve()
+    if root.exists() and not root.is_dir():
+        from workbench.errors import UsageError
+
+        raise UsageError(f"the cache directory {root} is a file, not a folder")
+    return root

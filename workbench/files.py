@@ -5,7 +5,20 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-__all__ = ["write_atomically"]
+__all__ = ["folder", "write_atomically"]
+
+
+def folder(path: Path, what: str) -> Path:
+    """``path`` as a folder, made if missing; a file in its place (or no right to make it) is a UsageError."""
+    from workbench.errors import UsageError
+
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"{what} {path} is a file, not a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot make the {what} {path}: {exc.strerror}") from None
+    return path
 
 
 def write_atomically(path: Path, data: str | bytes) -> Path:

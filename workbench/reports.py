@@ -14,7 +14,7 @@ from typing import Any, Literal
 from workbench import __version__
 from workbench.config import DEFAULT_BRAND_COLOR, cache_root, is_color
 from workbench.errors import ReportError, UsageError, WorkbenchError
-from workbench.files import write_atomically
+from workbench.files import folder, write_atomically
 from workbench.formatting import long_date
 from workbench.kernels import WarmKernel
 from workbench.periods import resolve_as_of, resolve_period
@@ -107,7 +107,7 @@ def render_report(
         period_label, as_of_label = period.label(), long_date(period.end)
 
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    folder(out, "output folder")
     with tempfile.TemporaryDirectory(prefix="workbench-") as tmp:
         executed = Path(tmp) / spec.notebook
         if kernel is not None:

@@ -307,7 +307,7 @@ def reader_factory(settings: OdbcSettings) -> Callable[[], SqlReader]:
     kind = chosen_reader(settings)
 
     def open_reader() -> SqlReader:
-        rows = DbApiReader(_pyodbc_connection(settings))
+        rows = DbApiReader(_pyodbc_connection(settings), settings.shown, lambda text: _scrub(text, settings))
         if kind == "connectorx":
             return ConnectorxReader(settings, rows)
         return ArrowOdbcReader(settings, rows) if kind == "arrow" else rows
@@ -330,6 +330,6 @@ def snapshot_factory(settings: OdbcSettings) -> Callable[[], SqlReader] | None:
         except pyodbc.Error as exc:
             conn.close()
             raise SourceError(f"{settings.shown}: cannot pin a snapshot: {_scrub(str(exc), settings)}") from None
-        return DbApiReader(conn)
+        return DbApiReader(conn, settings.shown, lambda text: _scrub(text, settings))
 
     return open_snapshot

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import closing
 from typing import Any, Protocol
 
 import pandas as pd
 
-from workbench.errors import SourceError
+from workbench.errors import SourceError, WorkbenchError
 
 __all__ = ["DbApiReader", "SqlReader", "fetch_frame", "require_select"]
 
@@ -47,12 +47,20 @@ def fetch_frame(conn: Any, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame
 class DbApiReader:
     """Rows through one DB-API connection (sqlite3, pyodbc): simple, one Python object per cell."""
 
-    def __init__(self, conn: Any) -> None:
+    def __init__(self, conn: Any, shown: str = "the database", scrub: Callable[[str], str] = str) -> None:
         self.conn = conn
+        self._shown = shown  # what an error says it was reading
+        self._scrub = scrub  # masks secrets in a driver's message
         self._quote: str | None = None
 
     def frame(self, sql: str, params: Sequence[Any] = (), split_on: str | None = None) -> pd.DataFrame:
-        return fetch_frame(self.conn, sql, params)
+        try:
+            return fetch_frame(self.conn, sql, params)
+        except WorkbenchError:
+            raise
+        except Exception as exc:  # the driver's own errors (sqlite3.Error, pyodbc.Error, ...): one line
+            message = " ".join(self._scrub(str(exc)).split())
+            raise SourceError(f"reading {self._shown} failed: {message}") from None
 
     def quote(self, name: str) -> str:
         if self._quote is None:  # ODBC says which quote its database takes (MySQL: `, most others: ")
