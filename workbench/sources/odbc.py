@@ -7,9 +7,10 @@ A source URL is ``<scheme>:<ODBC connection string>[?options]``, for example::
 
 The password never sits in the URL (a ``PWD=`` there is refused): ``password_env`` names an environment
 variable, ``password_keyring`` a keyring service (the user is the connection's UID). ``reader`` chooses
-how rows are fetched: ``connectorx`` (MySQL/MariaDB's own protocol straight into Arrow; needs Driver,
-Server and Database in the connection string), ``arrow`` (arrow-odbc, columnar over the same ODBC
-connection), ``pyodbc`` (row by row), or ``auto``: the first of these that can serve the connection.
+how rows are fetched: ``arrow`` (arrow-odbc, columnar; a large table in one range of keys per core, over
+as many connections), ``pyodbc`` (row by row), or ``auto``: arrow where arrow-odbc is installed.
+connectorx (MySQL's own protocol) is not offered: its client runs statements of its own, and some of
+ours, on sessions it opens before any read-only setting can be sent.
 Queries with parameters (the changed rows of an incremental refresh) are bound, never spliced into the SQL:
 through arrow-odbc where it is installed, else pyodbc. Only SELECTs are sent, and on MySQL/MariaDB every
 session, whichever library opens it, is read-only from its first statement.
@@ -21,10 +22,11 @@ import contextlib
 import os
 import re
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
-from urllib.parse import parse_qsl, quote
+from urllib.parse import parse_qsl
 
 import numpy as np
 import pandas as pd
@@ -42,7 +44,7 @@ __all__ = [
     "snapshot_factory",
 ]
 
-READERS = ("auto", "connectorx", "arrow", "pyodbc")
+READERS = ("auto", "arrow", "pyodbc")
 _SECRET_KEYS = {"pwd", "password"}
 READ_ONLY_SESSION = "SET SESSION TRANSACTION READ ONLY"
 
@@ -57,6 +59,14 @@ class OdbcSettings:
     reader: str
     extra: dict[str, str] = field(default_factory=dict)  # options a source defines for itself
 
+    def speaks_mysql(self) -> bool:
+        """Whether the server is MySQL/MariaDB: the Driver's name says so, or the DSN's driver (as the
+        driver manager lists it), or the driver said so when asked."""
+        attrs = _attributes(self.connection_string)
+        if _mysql_driver(attrs) or _DBMS.get(self.connection_string, False):
+            return True
+        return "dsn" in attrs and _mysql_driver({"driver": _dsn_driver(attrs["dsn"])})
+
     @property
     def shown(self) -> str:
         """The connection as errors show it (see ``describe_connection``)."""
@@ -67,11 +77,12 @@ class OdbcSettings:
         return lookup_secret("password", self.password_env, self.password_keyring, self.user or "")
 
     def full_connection_string(self) -> str:
-        """The connection string with the password added (never log or show this). MySQL/MariaDB drivers
+        """The connection string with the password added (never log or show this). Connections to
+        MySQL/MariaDB (as the Driver names it, or as the driver said when first asked: a DSN does not say)
         also get a read-only session from the first statement on, whichever library opens it."""
         parts = [self.connection_string.rstrip(";")]
         attrs = _attributes(self.connection_string)
-        if _mysql_driver(attrs) and "initstmt" not in attrs:
+        if self.speaks_mysql() and "initstmt" not in attrs:
             parts.append(f"InitStmt={{{READ_ONLY_SESSION}}}")
         secret = self.password()
         if secret is not None:
@@ -121,6 +132,11 @@ def parse_odbc_url(url: str, scheme: str, extra_options: Sequence[str] = ()) -> 
     if unknown:
         raise UsageError(f"{scheme}: unknown option(s) {', '.join(unknown)}; allowed: {', '.join(allowed)}")
     reader = options.get("reader", "auto")
+    if reader == "connectorx":
+        raise UsageError(
+            f"{scheme}: reader=connectorx is no longer offered (its sessions cannot be read-only from their "
+            "first statement); leave reader out, or use reader=arrow"
+        )
     if reader not in READERS:
         raise UsageError(f"{scheme}: reader must be one of {', '.join(READERS)}, got {reader!r}")
     return OdbcSettings(
@@ -147,15 +163,38 @@ def _pyodbc_connection(settings: OdbcSettings) -> Any:
         import pyodbc
     except ImportError as exc:  # the shared library libodbc is missing
         raise SourceError(f"pyodbc cannot load the ODBC driver manager ({exc}); install unixODBC") from None
+    known = (
+        settings.speaks_mysql()
+        or settings.connection_string in _DBMS
+        or _dsn_driver(_attributes(settings.connection_string).get("dsn", ""))
+    )
     try:
         conn = pyodbc.connect(settings.full_connection_string(), autocommit=True, readonly=True, timeout=15)
+        if not known:  # a DSN: ask the driver which DBMS it reaches, once per connection string
+            dbms = str(conn.getinfo(pyodbc.SQL_DBMS_NAME) or "").lower()
+            _DBMS[settings.connection_string] = "mysql" in dbms or "mariadb" in dbms
+            if settings.speaks_mysql():  # open again, read-only from the first statement (InitStmt)
+                conn.close()
+                conn = pyodbc.connect(settings.full_connection_string(), autocommit=True, readonly=True, timeout=15)
     except pyodbc.Error as exc:
         raise SourceError(f"cannot connect to {settings.shown}: {_scrub(str(exc), settings)}") from None
-    # MySQL/MariaDB: every statement of this session is read-only. Servers without the statement rely on
-    # SELECT-only queries and the connection's read-only attribute.
-    with contextlib.suppress(pyodbc.Error):
-        conn.execute(READ_ONLY_SESSION)
     return conn
+
+
+# connection string -> whether its driver reaches MySQL/MariaDB (asked once per process; never a secret)
+_DBMS: dict[str, bool] = {}
+
+
+def _dsn_driver(dsn: str) -> str:
+    """The driver a DSN uses, as the driver manager lists it (no connection made); "" when not listed."""
+    if not dsn:
+        return ""
+    try:
+        import pyodbc
+
+        return str(pyodbc.dataSources().get(dsn, ""))
+    except Exception:  # no driver manager (ImportError), or it cannot list its sources
+        return ""
 
 
 # arrow-odbc's transfer buffer, allocated whole for every query: large enough to stream a table, and
@@ -163,7 +202,8 @@ def _pyodbc_connection(settings: OdbcSettings) -> Any:
 BATCH_BYTES = 16 * 2**20
 BATCH_BYTES_WITH_PARAMETERS = 2 * 2**20
 MAX_TEXT = 2048  # longest text value expected (bytes); the buffer holds this per text cell
-PARALLEL_READS = min(4, os.cpu_count() or 1)  # connections reading one large table at once (connectorx)
+PARALLEL_READS = min(4, os.cpu_count() or 1)  # connections reading one large table at once
+SPLIT_FROM_KEYS = 100_000  # a table whose keys span fewer is read in one go
 
 
 class _ColumnarReader:
@@ -217,35 +257,42 @@ class _ColumnarReader:
 
 
 class ArrowOdbcReader(_ColumnarReader):
-    """arrow-odbc for every query."""
+    """arrow-odbc for every query. A large table split on ``split_on`` is read in one range of keys per
+    core, over as many connections at once (each read-only from its first statement, like every other)."""
 
     def _columns(self, sql: str, split_on: str | None) -> pd.DataFrame:
-        return self._arrow_odbc(sql)
+        import pyarrow as pa
 
-
-class ConnectorxReader(_ColumnarReader):
-    """connectorx: MySQL/MariaDB's own protocol straight into Arrow (for queries without parameters), split
-    on ``split_on`` into one range of values per core, read over as many connections at once."""
-
-    def _columns(self, sql: str, split_on: str | None) -> pd.DataFrame:
-        import connectorx as cx
-
-        url = _mysql_url(self.settings)
-        table: Any  # a pyarrow.Table
-        if split_on and PARALLEL_READS > 1:
-            table = cx.read_sql(
-                url,
-                sql,
-                return_type="arrow",
-                pre_execution_query=READ_ONLY_SESSION,
-                partition_on=split_on,
-                partition_num=PARALLEL_READS,
-            )
-            table = _in_key_order(table, split_on)
-        else:
-            table = cx.read_sql(url, sql, return_type="arrow", pre_execution_query=READ_ONLY_SESSION)
+        if not split_on or PARALLEL_READS < 2:
+            return self._arrow_odbc(sql)
+        whole = f"SELECT MIN({split_on}) AS low, MAX({split_on}) AS high FROM ({sql}) AS wb_whole"
+        low, high = self._rows.frame(whole).iloc[0]
+        if pd.isna(low) or int(high) - int(low) < SPLIT_FROM_KEYS:
+            return self._arrow_odbc(sql)
+        bounds = np.linspace(int(low), int(high) + 1, PARALLEL_READS + 1).round().astype("int64")
+        parts = [
+            f"SELECT * FROM ({sql}) AS wb_part WHERE {split_on} >= {first} AND {split_on} < {last}"
+            for first, last in pairwise(bounds)
+        ]
+        with ThreadPoolExecutor(len(parts), thread_name_prefix="odbc-part") as pool:
+            tables = list(pool.map(self._part, parts))
+        table = _in_key_order(pa.concat_tables(tables), split_on)
         frame: pd.DataFrame = table.to_pandas(date_as_object=False)
         return frame
+
+    def _part(self, sql: str) -> Any:
+        """One part of a split read, on a connection of its own (arrow-odbc works while the GIL is free)."""
+        import arrow_odbc
+        import pyarrow as pa
+
+        batches = arrow_odbc.connect(self.settings.full_connection_string()).read_arrow_batches(
+            query=sql,
+            batch_size=1_000_000,
+            max_bytes_per_batch=BATCH_BYTES,
+            max_text_size=MAX_TEXT,
+            max_binary_size=MAX_TEXT,
+        )
+        return pa.Table.from_batches(list(batches), schema=batches.schema)
 
 
 def _in_key_order(table: Any, key: str) -> Any:
@@ -258,23 +305,9 @@ def _in_key_order(table: Any, key: str) -> Any:
     return table.take(np.argsort(table.column(key).to_numpy(), kind="stable"))
 
 
-def _mysql_url(settings: OdbcSettings) -> str:
-    """mysql://user:password@server:port/database from a MySQL/MariaDB connection string (kept in memory only)."""
-    attrs = _attributes(settings.connection_string)
-    user = quote(settings.user or "", safe="")
-    secret = settings.password()
-    login = f"{user}:{quote(secret, safe='')}" if secret else user
-    return f"mysql://{login}@{attrs['server']}:{attrs.get('port', '3306')}/{attrs['database']}"
-
-
 def _mysql_driver(attrs: dict[str, str]) -> bool:
     driver = attrs.get("driver", "").lower()
     return "mariadb" in driver or "mysql" in driver
-
-
-def _speaks_mysql(settings: OdbcSettings) -> bool:
-    attrs = _attributes(settings.connection_string)
-    return _mysql_driver(attrs) and "server" in attrs and "database" in attrs
 
 
 def _installed(module: str) -> bool:
@@ -287,17 +320,10 @@ def _installed(module: str) -> bool:
 
 def chosen_reader(settings: OdbcSettings) -> str:
     """The reader a connection will use: the one asked for, or for ``auto`` the fastest that can serve it."""
-    if settings.reader == "connectorx":
-        if not _installed("connectorx"):
-            raise SourceError("reader=connectorx needs the connectorx package (pip install connectorx)")
-        if not _speaks_mysql(settings):
-            raise SourceError("reader=connectorx needs a MySQL/MariaDB Driver, Server and Database in the URL")
     if settings.reader == "arrow" and not _installed("arrow_odbc"):
         raise SourceError("reader=arrow needs the arrow-odbc package (pip install arrow-odbc)")
     if settings.reader != "auto":
         return settings.reader
-    if _installed("connectorx") and _speaks_mysql(settings):
-        return "connectorx"
     return "arrow" if _installed("arrow_odbc") else "pyodbc"
 
 
@@ -308,8 +334,6 @@ def reader_factory(settings: OdbcSettings) -> Callable[[], SqlReader]:
 
     def open_reader() -> SqlReader:
         rows = DbApiReader(_pyodbc_connection(settings), settings.shown, lambda text: _scrub(text, settings))
-        if kind == "connectorx":
-            return ConnectorxReader(settings, rows)
         return ArrowOdbcReader(settings, rows) if kind == "arrow" else rows
 
     return open_reader
@@ -318,7 +342,7 @@ def reader_factory(settings: OdbcSettings) -> Callable[[], SqlReader]:
 def snapshot_factory(settings: OdbcSettings) -> Callable[[], SqlReader] | None:
     """For MySQL/MariaDB: open a reader whose every statement sees the database as it was when the reader
     opened (a consistent snapshot, pinned before this returns). None for servers where that is not known."""
-    if not _mysql_driver(_attributes(settings.connection_string)):
+    if not settings.speaks_mysql():
         return None
 
     def open_snapshot() -> SqlReader:
