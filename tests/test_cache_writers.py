@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 import workbench
-from tests.test_incremental import _assert_cache_equals_full_extract
+from tests.test_incremental import _assert_cache_equals_full_extract, add_procedure
 from workbench.locks import exclusive
 
 TRIALS = 3
@@ -42,13 +42,7 @@ def _office_day(db: Path, day: int) -> None:
         conn.execute(
             "UPDATE procedurelog SET ProcFee = ProcFee + 1, DateTStamp = ? WHERE ProcNum % 40 = ?", (stamp, day)
         )
-        top = conn.execute("SELECT MAX(ProcNum) FROM procedurelog").fetchone()[0]
-        conn.execute(
-            "INSERT INTO procedurelog (ProcNum, PatNum, AptNum, ProcDate, ProcFee, ProcStatus, ProvNum, "
-            "ClinicNum, CodeNum, UnitQty, BaseUnits, DateTP, DateTStamp) "
-            "VALUES (?, 1, 0, '2026-10-30', 99, 2, 1, 1, 1, 1, 0, '2026-10-30', ?)",
-            (top + 1, stamp),
-        )
+        add_procedure(conn, stamp)
         conn.execute("DELETE FROM adjustment WHERE AdjNum = (SELECT MIN(AdjNum) FROM adjustment)")
 
 

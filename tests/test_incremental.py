@@ -25,19 +25,24 @@ def practice_copy(demo_db: Path, tmp_path: Path) -> tuple[Path, workbench.Practi
     return copy, practice
 
 
+def add_procedure(conn: sqlite3.Connection, stamp: str) -> None:
+    """A completed procedure added at the office, after every other (its change stamp ``stamp``)."""
+    top = conn.execute("SELECT MAX(ProcNum) FROM procedurelog").fetchone()[0]
+    conn.execute(
+        "INSERT INTO procedurelog (ProcNum, PatNum, AptNum, ProcDate, ProcFee, ProcStatus, ProvNum, "
+        "ClinicNum, CodeNum, UnitQty, BaseUnits, DateTP, DateTStamp) "
+        "VALUES (?, 1, 0, '2026-10-30', 99, 2, 1, 1, 1, 1, 0, '2026-10-30', ?)",
+        (top + 1, stamp),
+    )
+
+
 def _change_one_percent(db: Path, stamp: str = LATER) -> dict[str, int]:
     with sqlite3.connect(db) as conn:
         changed = conn.execute(
             "UPDATE procedurelog SET ProcFee = ProcFee + 1, DateTStamp = ? WHERE ProcNum % 100 = 0", (stamp,)
         ).rowcount
         conn.execute("UPDATE patient SET LName = 'Renamed', DateTStamp = ? WHERE PatNum = 7", (stamp,))
-        top = conn.execute("SELECT MAX(ProcNum) FROM procedurelog").fetchone()[0]
-        conn.execute(
-            "INSERT INTO procedurelog (ProcNum, PatNum, AptNum, ProcDate, ProcFee, ProcStatus, ProvNum, "
-            "ClinicNum, CodeNum, UnitQty, BaseUnits, DateTP, DateTStamp) "
-            "VALUES (?, 1, 0, '2026-10-30', 99, 2, 1, 1, 1, 1, 0, '2026-10-30', ?)",
-            (top + 1, stamp),
-        )
+        add_procedure(conn, stamp)
         gone = conn.execute("DELETE FROM paysplit WHERE SplitNum IN (SELECT SplitNum FROM paysplit LIMIT 3)").rowcount
         conn.execute("DELETE FROM procedurelog WHERE ProcNum = 5")  # deleted without any stamp changing
     return {"changed": changed, "deleted_splits": gone}
