@@ -257,5 +257,9 @@ def test_a_partial_last_month_is_drawn_as_partial() -> None:
     partial = production_trend(months, through=date(2026, 12, 1))
     assert list(partial.data[0].marker.pattern.shape) == ["", "", "/"]
     assert partial.layout.annotations[0].text == "Dec 1–1: partial month"
+    line, so_far = partial.data[2], partial.data[3]
+    assert len(line.x) == 2 and line.mode == "lines+markers"  # the line stops at the last whole month
+    assert list(so_far.y) == [1_000.0] and so_far.mode == "markers"  # the partial month: a point on its own
     whole = production_trend(months.iloc[:2], through=date(2026, 11, 30))
     assert list(whole.data[0].marker.pattern.shape) == ["", ""] and not whole.layout.annotations
+    assert len(whole.data) == 3 and len(whole.data[2].x) == 2

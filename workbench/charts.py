@@ -112,16 +112,27 @@ def production_trend(monthly: pd.DataFrame, through: date | None = None) -> go.F
             marker={"pattern": pattern},
             hovertemplate=f"%{{x|%b %Y}}: $%{{y:,.0f}}<extra>{short}</extra>",
         )
-    fig.add_scatter(
-        x=x,
-        y=monthly["total_income"],
+    whole = ~pd.Series(partial, index=monthly.index, dtype=bool)
+    fig.add_scatter(  # the line joins whole months only: a few days' takings would read as a fall
+        x=x[whole],
+        y=monthly["total_income"][whole],
         name="Collections",
         mode="lines+markers",
-        customdata=x.dt.strftime("%Y-%m-%d"),
+        customdata=x[whole].dt.strftime("%Y-%m-%d"),
         line={"color": PALETTE[2], "width": 3},
         hovertemplate="%{x|%b %Y}: $%{y:,.0f}<extra>Collections</extra>",
     )
     if through is not None and partial and partial[-1]:
+        fig.add_scatter(
+            x=x[~whole],
+            y=monthly["total_income"][~whole],
+            name="Collections, partial month",
+            mode="markers",
+            customdata=x[~whole].dt.strftime("%Y-%m-%d"),
+            marker={"color": "white", "size": 9, "line": {"color": PALETTE[2], "width": 2}},
+            showlegend=False,
+            hovertemplate=f"%{{x|%b}} 1–{through.day}: $%{{y:,.0f}}<extra>Collections so far</extra>",
+        )
         fig.add_annotation(
             x=x.iloc[-1],
             y=1,
