@@ -121,8 +121,29 @@ def test_reconcile_reports_how_many_families_match(
     assert main(["reconcile", "--source", demo_url, "--cache-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "As of 2026-10-31" in out and "families match to the cent" in out
-    matched, total = [int(x.replace(",", "")) for x in out.split(": ", 1)[1].split(" families")[0].split(" of ")]
+    assert "AgingProcLifo off: credits to the oldest balance first (the office's mode)" in out
+    found = re.search(r"([\d,]+) of ([\d,]+) families match", out)
+    assert found is not None
+    matched, total = (int(x.replace(",", "")) for x in found.groups())
     assert matched == total > 0
+
+
+def test_reconcile_uses_the_offices_aging_mode(
+    demo_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shutil
+    import sqlite3
+
+    copy = Path(shutil.copy(demo_db, tmp_path / "od.db"))
+    with sqlite3.connect(copy) as conn:  # the office turned AgingProcLifo on (its stored aging predates that)
+        conn.execute("UPDATE preference SET ValueString = '1' WHERE PrefName = 'AgingProcLifo'")
+    url = f"opendental+sqlite://{copy}"
+    assert main(["reconcile", "--source", url, "--cache-dir", str(tmp_path / "c")]) == 0
+    assert "AgingProcLifo on: adjustments on a procedure aged with it" in capsys.readouterr().out
+    assert main(["reconcile", "--source", url, "--cache-dir", str(tmp_path / "c"), "--mode", "off"]) == 0
+    out = capsys.readouterr().out
+    assert "AgingProcLifo off" in out and "(as asked)" in out
+    assert main(["reconcile", "--source", url, "--mode", "sometimes"]) == 2
 
 
 def test_refresh_check_deletions_finds_a_row_deleted_within_the_hour(demo_db: Path, tmp_path: Path) -> None:
@@ -215,3 +236,37 @@ def test_no_process_outlives_workbench_batch(demo_url: str, tmp_path: Path) -> N
     assert batch.returncode == 0, err
     assert len(list((tmp_path / "out").rglob("*.html"))) == 4  # three reports and the index
     assert _group_members(batch.pid) == []  # workers, kernels and multiprocessing's helper: all gone
+
+
+def test_report_options_reach_the_report(demo_url: str, tmp_path: Path) -> None:
+    from bs4 import BeautifulSoup
+
+    done = _run(
+        "report", "aging", "--source", demo_url, "--cache-dir", str(tmp_path / "c"), "--out", str(tmp_path / "out"),
+        "--set", "proc_lifo=true", "--set", "balances=owing", "--set", "exclude=inactive,archived",
+        "--no-refresh", cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    text = BeautifulSoup((tmp_path / "out" / "aging.html").read_text(), "html.parser").get_text(" ")
+    assert "AgingProcLifo on (adjustments on a procedure aged with it)" in " ".join(text.split())
+    assert "accounts owing only" in text and "inactive guarantors, archived guarantors" in text
+    assert "Adjustments aged with their procedure" in text
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ("colour=red", "the aging report's options are top_n, trend_months, proc_lifo"),
+        ("balances=negative", "balances must be one of all, owing, credit, got 'negative'"),
+        ("proc_lifo=maybe", "proc_lifo must be true or false, got 'maybe'"),
+        ("source=demo:", "the aging report's options are"),
+        ("providers=NOBODY", "unknown provider 'NOBODY'; known: "),
+    ],
+)
+def test_bad_report_options_are_one_line(demo_url: str, tmp_path: Path, option: str, message: str) -> None:
+    done = _run(
+        "report", "aging", "--source", demo_url, "--cache-dir", str(tmp_path / "c"), "--out", str(tmp_path / "o"),
+        "--set", option, "--no-refresh", cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("error: ") and message in done.stderr and len(done.stderr.strip().splitlines()) == 1

@@ -222,3 +222,35 @@ def test_a_driver_error_through_the_views_is_one_line_and_exit_2(dentrix_url: st
     line = done.stderr.strip()
     assert line.startswith(f"error: Dentrix view {VIEWS_DB}.v_no_such_view (patients): reading ")
     assert len(line.splitlines()) == 1 and PASSWORD not in line
+
+
+def test_numeric_provider_codes_with_nulls_keep_their_providers(
+    dentrix_url: str, demo_frames: dict, tmp_path: Path
+) -> None:
+    """A views file whose provider codes are numbers: with nulls among them the driver hands floats (3.0),
+    which must still find provider "3"."""
+    import pyodbc
+
+    with pyodbc.connect(dentrix_url.split("?")[0].split(":", 1)[1] + f";PWD={PASSWORD}", autocommit=True) as conn:
+        conn.execute(
+            f"CREATE OR REPLACE VIEW {VIEWS_DB}.v_provider_num AS SELECT ProvNum AS provider_id, FName AS first_name, "
+            f"LName AS last_name, IsSecondary AS is_hygienist, IsHidden AS inactive FROM {OD_DB}.provider"
+        )
+        conn.execute(
+            f"CREATE OR REPLACE VIEW {VIEWS_DB}.v_patient_num AS SELECT PatNum AS patient_id, FName AS first_name, "
+            "LName AS last_name, 1 AS status, NULL AS birth_date, Guarantor AS guar_id, "
+            "CAST(NULLIF(PriProv, 0) AS DOUBLE) AS pri_provider_id, CAST(NULLIF(SecProv, 0) AS DOUBLE) "
+            f"AS sec_provider_id, NULL AS first_visit_date FROM {OD_DB}.patient"
+        )
+    mapping = tmp_path / "views.toml"
+    mapping.write_text(
+        f'schema = "{VIEWS_DB}"\n[providers]\nview = "v_provider_num"\n[patients]\nview = "v_patient_num"\n'
+    )
+    url = dentrix_url.split("&views=")[0] + f"&views={mapping}"
+    frames = open_source(url).read(["providers", "patients"])
+    code = frames["providers"].set_index("provider_id")["abbr"]
+    patients = frames["patients"].set_index("patient_id")
+    expected = demo_frames["patients"].set_index("patient_id")["hygienist_id"]
+    assert patients["hygienist_id"].notna().sum() == expected.notna().sum() > 0
+    got = patients["hygienist_id"].dropna().map(code)
+    assert (got == expected.dropna().astype(int).astype(str).reindex(got.index)).all()

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from workbench.errors import UsageError
-from workbench.metrics import aging, aging_summary, largest_balances, ledger
+from workbench.metrics import AgingScope, aging, aging_summary, largest_balances, ledger
 
 from .conftest import frames
 
@@ -263,3 +263,59 @@ def test_scope_filters_providers_clinics_and_billing_types() -> None:
     assert clinic2["guarantor_id"].tolist() == [2]
     collections = aging(data, AS_OF, scope=AgingScope(billing_types=["Collections"]))
     assert collections["guarantor_id"].tolist() == [2]
+
+
+def _report_options_practice() -> dict:
+    """Four families: 1 owes (an insurance estimate pending), 2 is in credit, 3's guarantor is inactive,
+    4's guarantor archived (both owe)."""
+    return frames(
+        patients=[
+            {"patient_id": 1, "guarantor_id": 1, "status": "patient"},
+            {"patient_id": 2, "guarantor_id": 2, "status": "patient"},
+            {"patient_id": 3, "guarantor_id": 3, "status": "inactive"},
+            {"patient_id": 4, "guarantor_id": 4, "status": "archived"},
+            {"patient_id": 5, "guarantor_id": 3, "status": "patient"},
+        ],
+        procedures=[
+            {"procedure_id": 1, "patient_id": 1, "date": "2026-10-01", "fee": 200.0, "status": "completed"},
+            {"procedure_id": 2, "patient_id": 5, "date": "2026-09-01", "fee": 80.0, "status": "completed"},
+            {"procedure_id": 3, "patient_id": 4, "date": "2026-05-01", "fee": 60.0, "status": "completed"},
+        ],
+        patient_payments=[{"split_id": 1, "patient_id": 2, "date": "2026-10-05", "amount": 25.0}],
+        insurance=[
+            {
+                "claimproc_id": 1,
+                "patient_id": 1,
+                "procedure_id": 1,
+                "status": "not_received",
+                "ins_pay_est": 120.0,
+                "ins_paid": 0.0,
+                "write_off": 0.0,
+                "proc_date": "2026-10-01",
+            },
+        ],
+    )
+
+
+@pytest.mark.parametrize(
+    ("options", "families"),
+    [
+        ({}, [1, 2, 3, 4]),
+        ({"balances": "owing"}, [1, 3, 4]),
+        ({"balances": "credit"}, [2]),
+        ({"insured_only": True}, [1]),
+        ({"scope": AgingScope(exclude_statuses=("inactive", "archived"))}, [1, 2]),
+        ({"scope": AgingScope(exclude_statuses=("archived",)), "balances": "owing"}, [1, 3]),
+    ],
+    ids=["all", "owing", "credit", "insured", "no-inactive-archived", "owing-no-archived"],
+)
+def test_the_aging_reports_options_choose_families(options: dict, families: list[int]) -> None:
+    got = aging(_report_options_practice(), "2026-10-31", **options)
+    assert got["guarantor_id"].tolist() == families
+    every = aging(_report_options_practice(), "2026-10-31").set_index("guarantor_id")
+    pd.testing.assert_frame_equal(got.set_index("guarantor_id"), every.loc[families])  # chosen, not changed
+
+
+def test_a_bad_balances_option_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="balances must be 'all', 'owing' or 'credit'"):
+        aging(_report_options_practice(), "2026-10-31", balances="negative")  # type: ignore[arg-type]

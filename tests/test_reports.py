@@ -55,7 +55,9 @@ def test_reports_carry_practice_period_and_provenance(rendered: dict[str, Path],
     assert "Open Dental (SQLite file)" in footer and "data extracted" in footer and "figures as of" in footer
     assert aging.select_one(".wb-practice").get_text().strip()
     definition = aging.select_one(".wb-definition").get_text(" ", strip=True)
-    assert definition.endswith("Options used : credits: oldest charges first.")
+    assert definition.endswith(
+        "Options used : mode: AgingProcLifo off (credits to the oldest balance first); aged by: family."
+    )
     production = _soup(rendered["production"])
     assert production.select_one(".wb-period").get_text() == "January 1, 2026 – October 31, 2026"
     size_mb = max(p.stat().st_size for p in rendered.values()) / 1e6

@@ -157,7 +157,14 @@ def test_report_parameters_become_controls_that_rerun_the_report(
     namespace, path = _report_namespace("aging", demo_url, tmp_path)
     names = [n for n in _parameter_names(path) if n not in {"cache_dir", "interactive"}]
     controls = ReportControls(namespace, names, report_cells(path), dates=default_dates(namespace))
-    assert set(controls.controls) == {"source", "as_of", "redact", "top_n", "trend_months", "proc_lifo"}
+    assert set(controls.controls) == {
+        "source", "as_of", "redact", "top_n", "trend_months", "proc_lifo", "by", "balances", "insured_only",
+        "exclude", "providers", "clinics", "billing_types",
+    }  # fmt: skip
+    assert type(controls.controls["balances"]).__name__ == "Dropdown"
+    controls.controls["exclude"].value = "inactive, archived"
+    assert namespace["exclude"] == ["inactive", "archived"]
+    controls.controls["exclude"].value = ""
     assert type(controls.controls["as_of"]).__name__ == "DatePicker"
     assert type(controls.controls["redact"]).__name__ == "Checkbox"
     assert controls.controls["as_of"].value == date(2026, 10, 31)  # the date that will be used, not a blank

@@ -87,6 +87,13 @@ def report(
     logo: Annotated[Path | None, typer.Option(help="Practice logo (PNG, JPEG or SVG), inlined.")] = None,
     cache_dir: CacheOpt = None,
     refresh: RefreshOpt = True,
+    options: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="A report option as name=value, e.g. --set proc_lifo=true --set balances=owing (repeatable).",
+        ),
+    ] = None,
 ) -> None:
     """Run one report for one practice and write it as HTML."""
     from workbench.practice import connect
@@ -111,6 +118,7 @@ def report(
         redact=redact,
         brand_color=brand_color,
         logo=logo,
+        options=options or (),
     )
     out.print(str(path))
 
@@ -148,18 +156,25 @@ def reconcile(
     source: SourceOpt,
     clinic: Annotated[int | None, typer.Option(help="Only families of this clinic.")] = None,
     cache_dir: CacheOpt = None,
+    mode: Annotated[
+        str, typer.Option("--mode", help="Aging mode: office (its AgingProcLifo preference, default), on or off.")
+    ] = "office",
 ) -> None:
     """Compare our aging with the aging the practice system stored, family by family."""
     from rich.table import Table
 
     from workbench.practice import connect
-    from workbench.reconcile import reconcile_stored_aging
+    from workbench.reconcile import mode_label, reconcile_stored_aging
 
-    result = reconcile_stored_aging(connect(source, cache_dir=cache_dir), clinic_id=clinic)
+    modes = {"office": None, "on": True, "off": False}
+    if mode not in modes:
+        raise UsageError(f"--mode must be office, on or off, got {mode!r}")
+    result = reconcile_stored_aging(connect(source, cache_dir=cache_dir), clinic_id=clinic, proc_lifo=modes[mode])
     table = result.table
+    whose = "the office's mode" if mode == "office" else "as asked"
     out.print(
-        f"As of {result.as_of} (when aging last ran), credits {'on their procedure' if result.proc_lifo else 'oldest'}"
-        f" first: {result.matched:,} of {len(table):,} families match to the cent."
+        f"As of {result.as_of} (when aging last ran), {mode_label(result.proc_lifo)} ({whose}): "
+        f"{result.matched:,} of {len(table):,} families match to the cent."
     )
     differing = table[~table["matches"]]
     if len(differing):

@@ -16,10 +16,13 @@ import pandas as pd
 import plotly.io as pio
 from plotly.io._base_renderers import MimetypeRenderer
 
+from workbench.errors import UsageError
+from workbench.metrics.aging import AgingScope
+from workbench.model import PATIENT_STATUSES
 from workbench.practice import Practice, connect
 from workbench.redact import RedactedPractice
 
-__all__ = ["definition", "kpis", "open_practice", "setup", "show_table"]
+__all__ = ["aging_options_used", "aging_scope", "definition", "kpis", "open_practice", "setup", "show_table"]
 
 RENDERER = "workbench_html"
 
@@ -51,6 +54,58 @@ def open_practice(source: str, cache_dir: str | Path | None = None, redact: bool
     """Connect to a practice (the cache is filled on first use); ``redact`` hides patient identities."""
     practice = connect(source, cache_dir=cache_dir)
     return RedactedPractice(practice) if redact else practice
+
+
+def aging_scope(
+    practice: Practice,
+    providers: Sequence[str] = (),
+    clinics: Sequence[str] = (),
+    billing_types: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+) -> AgingScope:
+    """An aging report's filters from the names a consultant types: provider abbreviations, clinic names,
+    billing types, guarantor statuses left out. An unknown name is a UsageError listing the known ones."""
+    return AgingScope(
+        providers=_ids(practice.frame("providers"), "provider_id", "abbr", providers, "provider"),
+        clinics=_ids(practice.frame("clinics"), "clinic_id", "name", clinics, "clinic"),
+        billing_types=list(billing_types) or None,
+        exclude_statuses=_known(exclude, PATIENT_STATUSES, "patient status"),
+    )
+
+
+def _ids(frame: pd.DataFrame, key: str, label: str, names: Sequence[str], what: str) -> list[int] | None:
+    if not names:
+        return None
+    labels = {str(n).strip(): int(i) for i, n in zip(frame[key], frame[label], strict=True) if pd.notna(n)}
+    lookup = {n.lower(): i for n, i in labels.items()}
+    _known(names, list(labels), what, fold=True)
+    return [lookup[n.strip().lower()] for n in names]
+
+
+def _known(names: Sequence[str], known: Sequence[str], what: str, fold: bool = False) -> list[str]:
+    folded = {k.lower() for k in known} if fold else set(known)
+    unknown = [n for n in names if (n.strip().lower() if fold else n) not in folded]
+    if unknown:
+        raise UsageError(f"unknown {what} {', '.join(map(repr, unknown))}; known: {', '.join(known)}")
+    return list(names)
+
+
+def aging_options_used(options: Mapping[str, Any], by: str) -> dict[str, str | None]:
+    """What an aging report says, under "How these numbers are computed", about the options it used."""
+    scope: AgingScope = options["scope"]
+    balances = {"all": None, "owing": "accounts owing only", "credit": "credit balances only"}[options["balances"]]
+    return {
+        "mode": "AgingProcLifo on (adjustments on a procedure aged with it)"
+        if options["proc_lifo"]
+        else "AgingProcLifo off (credits to the oldest balance first)",
+        "aged_by": by,
+        "balances": balances,
+        "only": "families with an insurance estimate" if options["insured_only"] else None,
+        "left_out": ", ".join(f"{s} guarantors" for s in scope.exclude_statuses) or None,
+        "providers": f"{len(scope.providers)} chosen" if scope.providers is not None else None,
+        "clinics": f"{len(scope.clinics)} chosen (by the guarantor's clinic)" if scope.clinics is not None else None,
+        "billing_types": ", ".join(scope.billing_types) if scope.billing_types is not None else None,
+    }
 
 
 class _Html:

@@ -13,7 +13,7 @@ from workbench.metrics.reconcile import reconcile_aging
 from workbench.periods import parse_date
 from workbench.practice import Practice
 
-__all__ = ["AgingReconciliation", "reconcile_stored_aging"]
+__all__ = ["AgingReconciliation", "mode_label", "reconcile_stored_aging"]
 
 
 @dataclass(frozen=True)
@@ -27,8 +27,19 @@ class AgingReconciliation:
         return int(self.table["matches"].sum())
 
 
-def reconcile_stored_aging(practice: Practice, clinic_id: int | None = None) -> AgingReconciliation:
-    """Our family aging, as of the day the system last ran aging, beside its stored aging."""
+def mode_label(proc_lifo: bool) -> str:
+    """The aging mode as a report says it."""
+    if proc_lifo:
+        return "AgingProcLifo on: adjustments on a procedure aged with it, other credits to the oldest balance"
+    return "AgingProcLifo off: credits to the oldest balance first"
+
+
+def reconcile_stored_aging(
+    practice: Practice, clinic_id: int | None = None, proc_lifo: bool | None = None
+) -> AgingReconciliation:
+    """Our family aging, as of the day the system last ran aging, beside its stored aging; in the office's
+    AgingProcLifo mode (its preference: 1 on; 0 unset and 2 off age credits oldest first) unless
+    ``proc_lifo`` says otherwise."""
     source = practice.source
     stored_aging = getattr(source, "stored_aging", None)
     preferences = getattr(source, "preferences", None)
@@ -36,7 +47,8 @@ def reconcile_stored_aging(practice: Practice, clinic_id: int | None = None) -> 
         raise SourceError(f"{source.url} keeps no stored aging to reconcile with")
     prefs = preferences(["DateLastAging", "AgingProcLifo"])
     as_of = parse_date(prefs.get("DateLastAging", "")[:10] or None, "DateLastAging") or practice.data_as_of
-    proc_lifo = prefs.get("AgingProcLifo", "0") == "1"
+    if proc_lifo is None:
+        proc_lifo = prefs.get("AgingProcLifo", "0").strip() == "1"
     scope = AgingScope(clinics=[clinic_id]) if clinic_id is not None else None
     ours = aging(practice, as_of, proc_lifo=proc_lifo, scope=scope)
     return AgingReconciliation(as_of, proc_lifo, reconcile_aging(ours, stored_aging(clinic_id)))

@@ -22,15 +22,12 @@ from typing import Any
 import ipywidgets as widgets
 
 from workbench.errors import WorkbenchError
+from workbench.parameters import CHOICES, parameter_defaults
 
 __all__ = ["ReportControls", "parameter_controls", "run_code"]
 
-CHOICES = {
-    "write_offs": ["payment_date", "procedure_date"],
-    "attribution": ["treating", "primary"],
-}
 DATES = {"as_of", "start", "end"}
-HIDDEN = {"cache_dir", "interactive", "collection_adjustments"}
+HIDDEN = {"cache_dir", "interactive"}
 MARKER = "parameter_controls("
 
 
@@ -47,15 +44,20 @@ def _control(name: str, value: Any) -> widgets.ValueWidget:
         return widgets.Checkbox(value=value, description=label, indent=False)
     if isinstance(value, int):
         return widgets.BoundedIntText(value=value, min=1, max=1000, description=label, style=style)
+    if isinstance(value, list):  # names, typed comma-separated
+        return widgets.Text(value=", ".join(map(str, value)), description=label, style=style, continuous_update=False)
     return widgets.Text(
         value="" if value is None else str(value), description=label, style=style, continuous_update=False
     )
 
 
-def _as_parameter(name: str, value: Any) -> Any:
-    """A control's value as the notebook's parameter (dates as YYYY-MM-DD, blank dates as None)."""
+def _as_parameter(name: str, value: Any, default: Any = None) -> Any:
+    """A control's value as the notebook's parameter (dates as YYYY-MM-DD, blank dates as None, lists of
+    names from comma-separated text)."""
     if name in DATES:
         return value.isoformat() if value else None
+    if isinstance(default, list):
+        return [part.strip() for part in str(value).split(",") if part.strip()]
     return value
 
 
@@ -124,6 +126,7 @@ class ReportControls:
         self._cells = cells
         dates = dates or {}
         self.controls = {name: _control(name, dates.get(name, namespace[name])) for name in names}
+        self._defaults = {name: namespace[name] for name in names}
         for name in names:
             if name in dates and namespace[name] is None:
                 namespace[name] = _as_parameter(name, dates[name])
@@ -136,7 +139,7 @@ class ReportControls:
         self.shown: dict[str, widgets.Output] = {}  # cell id -> the output widget the cell shows
 
     def _set(self, name: str, value: Any) -> None:
-        self.namespace[name] = _as_parameter(name, value)
+        self.namespace[name] = _as_parameter(name, value, self._defaults[name])
 
     def report_cell_ids(self) -> set[str]:
         return {cell_id for cell_id, _ in self._cells()}
@@ -265,6 +268,4 @@ def _code_cells(notebook: Path) -> list[Any]:
 
 def _parameter_names(notebook: Path) -> list[str]:
     """The names the notebook's ``parameters`` cell assigns, in order."""
-    cell = next(c for c in _code_cells(notebook) if "parameters" in c.metadata.get("tags", []))
-    tree = ast.parse(cell.source)
-    return [t.id for node in tree.body if isinstance(node, ast.Assign) for t in node.targets if isinstance(t, ast.Name)]
+    return list(parameter_defaults(notebook))

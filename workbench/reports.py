@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -17,6 +17,7 @@ from workbench.errors import ReportError, UsageError, WorkbenchError
 from workbench.files import folder, write_atomically
 from workbench.formatting import long_date
 from workbench.kernels import WarmKernel
+from workbench.parameters import parameter_defaults, typed_options
 from workbench.periods import resolve_as_of, resolve_period
 from workbench.practice import connect
 
@@ -73,6 +74,7 @@ def render_report(
     redact: bool = False,
     keep_notebook: bool = False,
     kernel: WarmKernel | None = None,
+    options: Sequence[str] = (),
 ) -> Path:
     """Execute one report for the practice at ``source`` and write ``<out_dir>/<report>.html``.
 
@@ -81,9 +83,11 @@ def render_report(
     ``redact`` replaces patient names with stable pseudonyms and drops birthdates and contact details.
     ``logo`` is a PNG, JPEG or SVG file, or already a ``data:`` URI. ``keep_notebook`` also keeps the
     executed notebook as ``<out_dir>/<report>.ipynb``. ``kernel`` runs the notebook in a warm kernel
-    (``workbench.kernels``) instead of a fresh one.
+    (``workbench.kernels``) instead of a fresh one. ``options``: the report's own parameters as
+    ``name=value`` (e.g. ``proc_lifo=true``, ``balances=owing``), checked and typed by ``workbench.parameters``.
     """
     spec = _spec(report)
+    chosen = typed_options(report, parameter_defaults(resource_dir("notebooks") / spec.notebook), options)
     if not is_color(brand_color):
         raise UsageError(f"brand colour must look like {DEFAULT_BRAND_COLOR}, got {brand_color!r}")
     logo_uri = (
@@ -96,6 +100,7 @@ def render_report(
         "cache_dir": str(cache_root(cache_dir)),
         "redact": redact,
         "interactive": False,  # no controls: the report renders static
+        **chosen,
     }
     if spec.dated == "as_of":
         day = resolve_as_of(as_of, practice.data_as_of)

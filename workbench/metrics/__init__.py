@@ -5,6 +5,7 @@ No I/O, no charts: every figure a report shows comes from one of these.
 
 from workbench.metrics.aging import (
     AGING_DEFINITION,
+    PROC_LIFO_DEFINITION,
     AgingScope,
     aging,
     aging_history,
@@ -37,6 +38,7 @@ from workbench.metrics.reconcile import reconcile_aging
 __all__ = [
     "AGING_DEFINITION",
     "KPI_DEFINITION",
+    "PROC_LIFO_DEFINITION",
     "PRODUCTION_DEFINITION",
     "RECALL_DEFINITION",
     "AgingScope",

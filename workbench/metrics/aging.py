@@ -17,6 +17,7 @@ __all__ = [
     "AGING_COLUMNS",
     "AGING_DEFINITION",
     "PAID_CLAIMPROC_STATUSES",
+    "PROC_LIFO_DEFINITION",
     "AgingScope",
     "aging",
     "aging_history",
@@ -38,9 +39,18 @@ positive adjustments on their adjustment date. Credits: negative adjustments, pa
 payment date, and insurance payments plus write-offs of received, supplemental and capitation claims on
 their insurance payment date. Nothing dated after the as-of date counts. Charges fall into 0–30, 31–60,
 61–90 and over-90 day buckets by age; all credits are applied to the oldest bucket first, so a family whose
-credits exceed its charges shows a credit (negative) balance and empty buckets. Insurance estimate =
-expected insurance payment + write-off on claims not yet received as of that date; patient portion =
-balance − insurance estimate."""
+credits exceed its charges shows a credit (negative) balance and empty buckets. A family is aged in its
+guarantor's clinic (production counts each procedure in its own clinic). Insurance estimate = expected
+insurance payment + write-off on claims not yet received as of that date, for claim lines on completed
+procedures (or on none): an estimate on planned treatment is not owed. Patient portion = balance −
+insurance estimate."""
+
+PROC_LIFO_DEFINITION = """\
+**Adjustments aged with their procedure** (Open Dental's AgingProcLifo preference, off unless the office
+turns it on): adjustments attached to a procedure are summed per patient, procedure and day; a sum that
+reduces the balance is dated on the procedure's date and taken off that procedure's bucket (a bucket taken
+below zero passes the rest on as a credit to the oldest balance), a sum that adds is a charge on its own
+day. Payments and insurance are not attached this way: they are credits to the oldest balance, as always."""
 
 
 def ledger(data: Frames) -> pd.DataFrame:
@@ -88,11 +98,14 @@ class AgingScope:
 
     ``providers``: only transactions of these providers; ``clinics`` and ``billing_types``: only
     families whose guarantor is in these clinics or has these billing types. None means all.
+    ``exclude_statuses``: leave out families whose guarantor has one of these statuses (Open Dental's
+    "exclude inactive" and "exclude archived": ``("inactive", "archived")``).
     """
 
     providers: Collection[int] | None = None
     clinics: Collection[int] | None = None
     billing_types: Collection[str] | None = None
+    exclude_statuses: Collection[str] = ()
 
     def families(self, patients: pd.DataFrame) -> pd.DataFrame:
         """patient_id -> guarantor_id for the patients of the families in scope."""
@@ -104,6 +117,9 @@ class AgingScope:
         if self.billing_types is not None:
             billing = patients["guarantor_id"].map(guarantors["billing_type"])
             keep &= billing.isin(list(self.billing_types))
+        if self.exclude_statuses:
+            status = patients["guarantor_id"].map(guarantors["status"]).astype("string")
+            keep &= ~status.isin(list(self.exclude_statuses)).fillna(False)
         return patients.loc[keep, ["patient_id", "guarantor_id"]]
 
     def transactions(self, rows: pd.DataFrame) -> pd.DataFrame:
@@ -120,40 +136,56 @@ def aging(
     proc_lifo: bool = False,
     min_age: Literal[0, 30, 60, 90] = 0,
     scope: AgingScope | None = None,
+    balances: Literal["all", "owing", "credit"] = "all",
+    insured_only: bool = False,
 ) -> pd.DataFrame:
     """Aged balances as of ``as_of``: one row per guarantor (or patient) with anything outstanding.
 
     Columns: guarantor_id (and patient_id when ``by="patient"``), bal_0_30, bal_31_60, bal_61_90,
-    bal_over_90, balance, ins_est, patient_portion. ``proc_lifo``: credits attached to a procedure pay
-    that procedure first (Open Dental's "transactions attached to a procedure offset each other before
-    aging"). ``min_age``: only accounts with a balance older than 30, 60 or 90 days. See AGING_DEFINITION.
+    bal_over_90, balance, ins_est, patient_portion. ``proc_lifo``: Open Dental's AgingProcLifo, adjustments
+    attached to a procedure aged with it (see PROC_LIFO_DEFINITION). ``min_age``: only accounts with a
+    balance older than 30, 60 or 90 days. ``balances``: every account (Open Dental's "include negative
+    balances"), only those owing, or only credit balances ("only negative balances"). ``insured_only``: only
+    accounts with an insurance estimate. ``scope``: providers, clinics, billing types, guarantor statuses
+    left out. See AGING_DEFINITION.
     """
     cutoff = day(as_of, "as-of date")
     if min_age not in (0, 30, 60, 90):
         raise UsageError(f"min_age must be 0, 30, 60 or 90, got {min_age!r}")
     if by not in ("family", "patient"):
         raise UsageError(f"aging by must be 'family' or 'patient', got {by!r}")
+    if balances not in ("all", "owing", "credit"):
+        raise UsageError(f"balances must be 'all', 'owing' or 'credit', got {balances!r}")
     scope = scope or AgingScope()
     families = scope.families(table(data, "patients"))
     keys = ["guarantor_id"] if by == "family" else ["patient_id", "guarantor_id"]
 
     moves = scope.transactions(ledger(data))
     moves = moves[moves["date"].notna() & (moves["date"] <= cutoff)]
+    moves = moves.assign(instant=False)
     if proc_lifo:
-        moves = _offset_attached_credits(moves)
+        moves = _sum_by_procedure_and_day(moves, table(data, "procedures"))
     moves = moves.merge(families, on="patient_id", how="inner")
     age = (cutoff - moves["date"]).dt.days.to_numpy()
     sums = _bucket_sums(moves, age, keys)
 
     pending = scope.transactions(_pending_insurance(data, cutoff)).merge(families, on="patient_id", how="inner")
     est = pending.groupby(keys)["ins_est"].sum()
-    return _finish(sums.join(est, how="outer").fillna(0.0), keys, min_age)
+    result = _finish(sums.join(est, how="outer").fillna(0.0), keys, min_age)
+    if balances != "all":
+        result = result[result["balance"] >= 0.005 if balances == "owing" else result["balance"] <= -0.005]
+    if insured_only:
+        result = result[result["ins_est"].abs() >= 0.005]
+    return result.reset_index(drop=True)
 
 
 def _bucket_sums(moves: pd.DataFrame, age: np.ndarray, keys: list[str]) -> pd.DataFrame:
-    """Charges summed per bucket by age, credits applied oldest first, per group of ``keys``."""
+    """Charges summed per bucket by age, credits applied oldest first, per group of ``keys``. Rows marked
+    ``instant`` count in their bucket with their sign; a bucket they take below zero passes the rest on
+    to the credits."""
     amount = moves["amount"].to_numpy()
-    charge = np.where(amount > 0, amount, 0.0)
+    instant = moves["instant"].to_numpy(bool) if "instant" in moves else np.zeros(len(moves), bool)
+    charge = np.where((amount > 0) | instant, amount, 0.0)
     sums = (
         pd.DataFrame(
             {
@@ -162,14 +194,19 @@ def _bucket_sums(moves: pd.DataFrame, age: np.ndarray, keys: list[str]) -> pd.Da
                 "bal_61_90": np.where((age > 60) & (age <= 90), charge, 0.0),
                 "bal_31_60": np.where((age > 30) & (age <= 60), charge, 0.0),
                 "bal_0_30": np.where(age <= 30, charge, 0.0),
-                "credits": np.where(amount < 0, -amount, 0.0),
+                "credits": np.where((amount < 0) & ~instant, -amount, 0.0),
                 "balance": amount,
             }
         )
         .groupby(keys)
         .sum()
     )
-    _apply_credits(sums, sums.pop("credits").to_numpy())
+    credits = sums.pop("credits").to_numpy()
+    for bucket in BUCKETS:
+        below = np.minimum(sums[bucket].to_numpy(), 0.0)
+        credits = credits - below
+        sums[bucket] = sums[bucket].to_numpy() - below
+    _apply_credits(sums, credits)
     return sums
 
 
@@ -195,31 +232,32 @@ def _finish(result: pd.DataFrame, keys: list[str], min_age: int) -> pd.DataFrame
     return result[[*keys, *AGING_COLUMNS]].sort_values(keys, ignore_index=True)
 
 
-def _offset_attached_credits(moves: pd.DataFrame) -> pd.DataFrame:
-    """Let credits attached to a procedure pay that procedure's charge before anything else.
-
-    Credits count as attached when they name the procedure and belong to the same patient. The
-    procedure's charge shrinks by what its own credits cover; what they leave over stays a credit
-    (its date no longer matters: credits only count as a sum). Balances do not change.
-    """
-    is_charge = moves["kind"] == "procedure"
-    owner = moves[is_charge].set_index("procedure_id")["patient_id"]
-    # only a credit on the procedure's own patient offsets it; anything else stays a family credit
-    attached = (moves["amount"] < 0) & (moves["procedure_id"].map(owner) == moves["patient_id"]).fillna(False)
+def _sum_by_procedure_and_day(moves: pd.DataFrame, procedures: pd.DataFrame) -> pd.DataFrame:
+    """Open Dental's AgingProcLifo: adjustments attached to a procedure summed per patient, procedure and
+    day, as ``instant`` rows; a sum below zero is dated on the procedure's date (PROC_LIFO_DEFINITION)."""
+    when = procedures.set_index("procedure_id")["date"]
+    attached = (moves["kind"] == "adjustment") & moves["procedure_id"].isin(when.index)
     if not attached.any():
         return moves
-    credit = (-moves.loc[attached, "amount"]).groupby(moves.loc[attached, "procedure_id"]).sum()
-    charges = moves[is_charge].copy()
-    own = charges["procedure_id"].map(credit).fillna(0.0).to_numpy()
-    covered = np.minimum(own, charges["amount"].clip(lower=0).to_numpy())
-    leftover = charges.assign(amount=-(own - covered), kind="attached_credit")
-    charges["amount"] = charges["amount"].to_numpy() - covered
-    return pd.concat([moves[~is_charge & ~attached], charges, leftover[leftover["amount"] < 0]], ignore_index=True)
+    keys = ["patient_id", "procedure_id", "date"]
+    rows = moves[attached]
+    sums = rows.groupby(keys, as_index=False).agg(amount=("amount", "sum"), provider_id=("provider_id", "first"))
+    sums["date"] = sums["date"].where(sums["amount"] >= 0, sums["procedure_id"].map(when))
+    sums = sums.assign(kind="adjustment", instant=True)
+    return pd.concat([moves[~attached], sums[moves.columns]], ignore_index=True)
+
+
+def _estimating(data: Frames) -> pd.DataFrame:
+    """Claim lines whose estimate can be owed: on a completed procedure, or on none (not on planned work)."""
+    ins = table(data, "insurance")
+    procs = table(data, "procedures")
+    done = procs.loc[procs["status"] == "completed", "procedure_id"]
+    return ins[ins["procedure_id"].isna() | ins["procedure_id"].isin(done)]
 
 
 def _pending_insurance(data: Frames, cutoff: pd.Timestamp) -> pd.DataFrame:
     """Insurance outstanding at ``cutoff`` per claim line: not received then (patient_id, provider_id, ins_est)."""
-    ins = table(data, "insurance")
+    ins = _estimating(data)
     pending = (ins["status"] == "not_received") | (
         (ins["status"] == "received") & (ins["date_paid"].isna() | (ins["date_paid"] > cutoff))
     )
@@ -287,7 +325,7 @@ def aging_trend(history: pd.DataFrame) -> pd.DataFrame:
 
 def _insurance_events(data: Frames, scope: AgingScope) -> pd.DataFrame:
     """Insurance estimates as events: +estimate on the procedure date, −estimate when received."""
-    ins = scope.transactions(table(data, "insurance"))
+    ins = scope.transactions(_estimating(data))
     est = ins["ins_pay_est"] + ins["write_off"]
     waiting = ins[ins["status"] == "not_received"]
     received = ins[ins["status"] == "received"]

@@ -243,9 +243,9 @@ class DentrixViews:
         df = raw.copy()
         for column in ("provider_id", "primary_provider_id", "hygienist_id"):
             if column in df:  # Dentrix provider ids are short codes ("DDS1"): number them
-                df[column] = df[column].map(lambda code: providers.get(str(code).strip()) if pd.notna(code) else None)
+                df[column] = df[column].map(lambda code: providers.get(_code(code)) if pd.notna(code) else None)
         if table == "providers":
-            df["abbr"] = raw["provider_id"].astype("string").str.strip()
+            df["abbr"] = raw["provider_id"].map(lambda code: _code(code) if pd.notna(code) else None).astype("string")
             df["name"] = (df.pop("first_name").fillna("") + " " + df.pop("last_name").fillna("")).str.strip()
             df["is_hygienist"] = df["is_hygienist"].fillna(0).astype(bool)
             df["hidden"] = df["hidden"].fillna(0).astype(bool)
@@ -268,9 +268,17 @@ class DentrixViews:
         return model.conform(table, df)
 
 
+def _code(value: object) -> str:
+    """A provider code as text, however the driver typed it: a numeric column with nulls arrives as floats,
+    and 3.0 must read as "3", as the same provider does in a column without nulls."""
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
 def _provider_numbers(codes: pd.Series) -> dict[str, int]:
     """Stable numbers for Dentrix's provider codes (sorted, from 1)."""
-    return {code: i + 1 for i, code in enumerate(sorted({str(c).strip() for c in codes.dropna()}))}
+    return {code: i + 1 for i, code in enumerate(sorted({_code(c) for c in codes.dropna()}))}
 
 
 def _codes(values: pd.Series, table: Mapping[str, str], what: str) -> pd.Series:
