@@ -319,3 +319,22 @@ def test_the_aging_reports_options_choose_families(options: dict, families: list
 def test_a_bad_balances_option_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="balances must be 'all', 'owing' or 'credit'"):
         aging(_report_options_practice(), "2026-10-31", balances="negative")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("proc_lifo", [False, True])
+def test_last_payment_is_the_latest_payment_in_both_modes(proc_lifo: bool) -> None:
+    """Open Dental's LedgersTests_ComputeAgingProcLifo_DateLastPay: payments 50 and 2 days ago, adjustments
+    on a procedure between them; the family's last payment is the one 2 days ago, whatever the mode."""
+    data = frames(
+        patients=[PATIENT],
+        procedures=[proc(1, "2026-07-28", 1000.0), proc(2, "2026-08-07", 100.0)],
+        patient_payments=[pay(1, "2026-09-11", 50.0), pay(2, "2026-10-29", 50.0)],
+        adjustments=[
+            {"adjustment_id": 1, "patient_id": 1, "date": "2026-09-21", "amount": 4.0, "procedure_id": 2},
+            {"adjustment_id": 2, "patient_id": 1, "date": "2026-09-21", "amount": 6.0, "procedure_id": 2},
+        ],
+    )
+    table = aging(data, AS_OF, proc_lifo=proc_lifo)
+    top = largest_balances(data, table, AS_OF)
+    assert top.loc[0, "last_payment"] == pd.Timestamp("2026-10-29")
+    assert top.loc[0, "balance"] == 1010.0

@@ -39,6 +39,20 @@ def test_opens_on_the_last_twelve_months_with_figures_drawn(explorer: Explorer, 
     assert explorer.clinic.label == "All clinics"  # never a blank drop-down
 
 
+def test_the_aging_options_narrow_the_aging_chart(explorer: Explorer, demo_frames: dict) -> None:
+    from workbench.metrics import AgingScope
+
+    everyone = sum(explorer.aging_figure.data[0].y)
+    explorer.balances.value = "owing"
+    explorer.active_only.value = True
+    scope = AgingScope(exclude_statuses=("inactive", "archived"))
+    owing = aging(demo_frames, date(2026, 10, 31), scope=scope, balances="owing")
+    assert list(explorer.aging_figure.data[0].y) == pytest.approx(
+        [owing[b].sum() for b in ("bal_0_30", "bal_31_60", "bal_61_90", "bal_over_90")]
+    )
+    assert sum(explorer.aging_figure.data[0].y) <= everyone
+
+
 def test_clicking_a_bar_lists_the_rows_behind_it(explorer: Explorer, demo_frames: dict) -> None:
     july = production(demo_frames, date(2026, 7, 1), date(2026, 7, 31)).iloc[0]
     explorer.production_chart.clicked = {"curve": 0, "index": 8, "customdata": "2026-07-01", "click": 1}

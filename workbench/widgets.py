@@ -54,6 +54,12 @@ class Explorer:
         self.end = widgets.DatePicker(description="To")
         self.providers = widgets.SelectMultiple(description="Providers", rows=5)
         self.clinic = widgets.Dropdown(description="Clinic", options=[("All clinics", ALL)], value=ALL)
+        self.balances = widgets.Dropdown(
+            description="A/R",
+            options=[("All balances", "all"), ("Owing only", "owing"), ("Credit balances", "credit")],
+            value="all",
+        )
+        self.active_only = widgets.Checkbox(description="Leave out inactive and archived families", indent=False)
         self.refresh_button = widgets.Button(description="Refresh data", icon="refresh")
         self.progress = widgets.IntProgress(value=0, min=0, max=9, description="Refresh")
         self.notice = widgets.HTML(problem)  # a practices file that cannot be read stays said
@@ -66,7 +72,7 @@ class Explorer:
         self._aged = self._recalls = pd.DataFrame()
         self._quiet = False
         self.open(source)
-        for control in (self.start, self.end, self.providers, self.clinic):
+        for control in (self.start, self.end, self.providers, self.clinic, self.balances, self.active_only):
             control.observe(lambda _change: self.update(), names="value")
         self.practice_picker.observe(lambda change: self.open(change["new"]), names="value")
         self.url.observe(lambda change: self.open(change["new"]), names="value")
@@ -119,7 +125,12 @@ class Explorer:
         options: dict[str, Any] = {"providers": providers, "clinics": clinics}
         monthly = metrics.production(self.practice, start, end, by="month", **options)
         total = metrics.production(self.practice, start, end, **options).iloc[0]
-        self._aged = metrics.aging(self.practice, end, scope=metrics.AgingScope(providers=providers, clinics=clinics))
+        scope = metrics.AgingScope(
+            providers=providers,
+            clinics=clinics,
+            exclude_statuses=("inactive", "archived") if self.active_only.value else (),
+        )
+        self._aged = metrics.aging(self.practice, end, scope=scope, balances=self.balances.value)
         self._recalls = metrics.recall(self.practice, end)
         aged = metrics.aging_summary(self._aged)
         due = self._recalls["status"].value_counts()
@@ -210,7 +221,7 @@ class Explorer:
         controls = widgets.HBox(
             [
                 widgets.VBox([self.practice_picker, self.url, self.start, self.end]),
-                widgets.VBox([self.providers, self.clinic]),
+                widgets.VBox([self.providers, self.clinic, self.balances, self.active_only]),
                 widgets.VBox([self.refresh_button, self.progress]),
             ]
         )
