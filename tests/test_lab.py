@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.lab_driver import WAIT_MS, Lab, Notebook, running_lab, set_date
+from tests.lab_driver import WAIT_MS, Lab, Notebook, click_bar, running_lab, set_date
 
 pytestmark = pytest.mark.slow
 
@@ -58,10 +58,7 @@ def test_explorer_charts_draw_and_follow_a_change(browser: Any, lab: Lab, name: 
     notebook.page.screenshot(path=str(tmp_path / f"{name}.png"), full_page=True)
 
     # drill-down: clicking a month's bar lists the procedures behind it under the chart
-    bar = notebook.page.locator(".wb-chart .bars .point path").first
-    box = bar.bounding_box()
-    assert box is not None
-    notebook.page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] - 3)
+    click_bar(notebook)
     rows = notebook.page.locator(".wb-rows").first
     rows.wait_for(timeout=WAIT_MS)
     assert "Procedures completed July 1, 2026 – July 31, 2026" in rows.inner_text()

@@ -273,8 +273,8 @@ def _report_options_practice() -> dict:
             {"patient_id": 1, "guarantor_id": 1, "status": "patient"},
             {"patient_id": 2, "guarantor_id": 2, "status": "patient"},
             {"patient_id": 3, "guarantor_id": 3, "status": "inactive"},
-            {"patient_id": 4, "guarantor_id": 4, "status": "archived"},
-            {"patient_id": 5, "guarantor_id": 3, "status": "patient"},
+            {"patient_id": 4, "guarantor_id": 4, "status": "archived", "has_zip": False},
+            {"patient_id": 5, "guarantor_id": 3, "status": "patient", "has_zip": False},
         ],
         procedures=[
             {"procedure_id": 1, "patient_id": 1, "date": "2026-10-01", "fee": 200.0, "status": "completed"},
@@ -306,8 +306,9 @@ def _report_options_practice() -> dict:
         ({"insured_only": True}, [1]),
         ({"scope": AgingScope(exclude_statuses=("inactive", "archived"))}, [1, 2]),
         ({"scope": AgingScope(exclude_statuses=("archived",)), "balances": "owing"}, [1, 3]),
+        ({"scope": AgingScope(exclude_bad_address=True)}, [1, 2, 3]),  # 5 has no ZIP, but 3 is the guarantor
     ],
-    ids=["all", "owing", "credit", "insured", "no-inactive-archived", "owing-no-archived"],
+    ids=["all", "owing", "credit", "insured", "no-inactive-archived", "owing-no-archived", "no-bad-address"],
 )
 def test_the_aging_reports_options_choose_families(options: dict, families: list[int]) -> None:
     got = aging(_report_options_practice(), "2026-10-31", **options)
@@ -338,3 +339,14 @@ def test_last_payment_is_the_latest_payment_in_both_modes(proc_lifo: bool) -> No
     top = largest_balances(data, table, AS_OF)
     assert top.loc[0, "last_payment"] == pd.Timestamp("2026-10-29")
     assert top.loc[0, "balance"] == 1010.0
+
+
+def test_bad_addresses_are_left_out_on_the_demo_practice(demo_frames: dict) -> None:
+    """The demo keeps a few guarantors without a ZIP code (read from Open Dental's patient.Zip)."""
+    patients = demo_frames["patients"]
+    no_zip = set(patients.loc[patients["has_zip"].eq(False) & (patients["patient_id"] == patients["guarantor_id"]),
+                              "guarantor_id"])  # fmt: skip
+    every = aging(demo_frames, AS_OF)
+    kept = aging(demo_frames, AS_OF, scope=AgingScope(exclude_bad_address=True))
+    assert no_zip & set(every["guarantor_id"])  # some of them owe, so the option matters
+    assert set(kept["guarantor_id"]) == set(every["guarantor_id"]) - no_zip

@@ -173,7 +173,7 @@ def test_report_parameters_become_controls_that_rerun_the_report(
     controls = ReportControls(namespace, names, report_cells(path), dates=default_dates(namespace))
     assert set(controls.controls) == {
         "source", "as_of", "redact", "top_n", "trend_months", "proc_lifo", "by", "balances", "insured_only",
-        "exclude", "providers", "clinics", "billing_types",
+        "exclude", "exclude_bad_address", "providers", "clinics", "billing_types",
     }  # fmt: skip
     assert type(controls.controls["balances"]).__name__ == "Dropdown"
     controls.controls["exclude"].value = "inactive, archived"

@@ -34,7 +34,7 @@ __all__ = [
     "validate",
 ]
 
-SCHEMA_VERSION = 3  # 2: procedures.date_planned; 3: cache manifest with change files and watermarks
+SCHEMA_VERSION = 4  # 2: procedures.date_planned; 3: cache manifest with change files and watermarks; 4: has_zip
 
 PATIENT_STATUSES = ("patient", "nonpatient", "inactive", "archived", "deleted", "deceased", "prospective")
 PROCEDURE_STATUSES = (
@@ -127,6 +127,7 @@ TABLES: dict[str, TableSpec] = {
                 "billing_type": TEXT,
                 "phone": TEXT,
                 "email": TEXT,
+                "has_zip": FLAG,  # a ZIP code on file (False: Open Dental's "bad address"; null: not known)
             },
         ),
         TableSpec(

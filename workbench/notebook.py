@@ -62,14 +62,17 @@ def aging_scope(
     clinics: Sequence[str] = (),
     billing_types: Sequence[str] = (),
     exclude: Sequence[str] = (),
+    exclude_bad_address: bool = False,
 ) -> AgingScope:
     """An aging report's filters from the names a consultant types: provider abbreviations, clinic names,
-    billing types, guarantor statuses left out. An unknown name is a UsageError listing the known ones."""
+    billing types, guarantor statuses left out (and guarantors without a ZIP code). An unknown name is a
+    UsageError listing the known ones."""
     return AgingScope(
         providers=_ids(practice.frame("providers"), "provider_id", "abbr", providers, "provider"),
         clinics=_ids(practice.frame("clinics"), "clinic_id", "name", clinics, "clinic"),
         billing_types=list(billing_types) or None,
         exclude_statuses=_known(exclude, PATIENT_STATUSES, "patient status"),
+        exclude_bad_address=exclude_bad_address,
     )
 
 
@@ -101,7 +104,11 @@ def aging_options_used(options: Mapping[str, Any], by: str) -> dict[str, str | N
         "aged_by": by,
         "balances": balances,
         "only": "families with an insurance estimate" if options["insured_only"] else None,
-        "left_out": ", ".join(f"{s} guarantors" for s in scope.exclude_statuses) or None,
+        "left_out": ", ".join(
+            [f"{s} guarantors" for s in scope.exclude_statuses]
+            + (["guarantors without a ZIP code"] if scope.exclude_bad_address else [])
+        )
+        or None,
         "providers": f"{len(scope.providers)} chosen" if scope.providers is not None else None,
         "clinics": f"{len(scope.clinics)} chosen (by the guarantor's clinic)" if scope.clinics is not None else None,
         "billing_types": ", ".join(scope.billing_types) if scope.billing_types is not None else None,

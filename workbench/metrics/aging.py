@@ -99,13 +99,15 @@ class AgingScope:
     ``providers``: only transactions of these providers; ``clinics`` and ``billing_types``: only
     families whose guarantor is in these clinics or has these billing types. None means all.
     ``exclude_statuses``: leave out families whose guarantor has one of these statuses (Open Dental's
-    "exclude inactive" and "exclude archived": ``("inactive", "archived")``).
+    "exclude inactive" and "exclude archived": ``("inactive", "archived")``). ``exclude_bad_address``:
+    leave out families whose guarantor has no ZIP code on file (where the system says).
     """
 
     providers: Collection[int] | None = None
     clinics: Collection[int] | None = None
     billing_types: Collection[str] | None = None
     exclude_statuses: Collection[str] = ()
+    exclude_bad_address: bool = False
 
     def families(self, patients: pd.DataFrame) -> pd.DataFrame:
         """patient_id -> guarantor_id for the patients of the families in scope."""
@@ -120,6 +122,8 @@ class AgingScope:
         if self.exclude_statuses:
             status = patients["guarantor_id"].map(guarantors["status"]).astype("string")
             keep &= ~status.isin(list(self.exclude_statuses)).fillna(False)
+        if self.exclude_bad_address:
+            keep &= patients["guarantor_id"].map(guarantors["has_zip"]).astype("boolean").fillna(True).astype(bool)
         return patients.loc[keep, ["patient_id", "guarantor_id"]]
 
     def transactions(self, rows: pd.DataFrame) -> pd.DataFrame:

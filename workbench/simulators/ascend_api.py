@@ -103,6 +103,7 @@ def _patient(r: dict[str, Any]) -> dict[str, Any]:
         "billingType": r["billing"] or None,
         "phones": phones,
         "emailAddress": r["email"] or None,
+        "address": {"postalCode": r["zip"] or None},
         "lastModified": _utc(r["modified"]),
     }
 
@@ -218,7 +219,7 @@ RESOURCES: dict[str, Resource] = {
         "SELECT * FROM (SELECT p.PatNum AS id, p.FName AS first, p.LName AS last, p.Birthdate AS birth, "
         "p.PatStatus AS status, p.Guarantor AS guarantor, p.PriProv AS dentist, p.SecProv AS hygienist, "
         "p.ClinicNum AS location, p.DateFirstVisit AS first_visit, d.ItemName AS billing, "
-        "p.WirelessPhone AS mobile, p.HmPhone AS home, p.Email AS email, p.DateTStamp AS modified "
+        "p.WirelessPhone AS mobile, p.HmPhone AS home, p.Email AS email, p.Zip AS zip, p.DateTStamp AS modified "
         "FROM patient p LEFT JOIN definition d ON d.DefNum = p.BillingType)",
         _patient,
     ),

@@ -76,7 +76,7 @@ RESOURCES: dict[str, Resource] = {
     "patients/Simple": Resource(
         "SELECT p.PatNum, p.LName, p.FName, p.PatStatus, p.Birthdate, p.HmPhone, p.WirelessPhone, p.Email, "
         "p.Guarantor, p.EstBalance, p.PriProv, p.SecProv, d.ItemName AS BillingType, p.BalTotal, "
-        "p.DateFirstVisit, p.ClinicNum, p.DateTStamp FROM patient p "
+        "p.DateFirstVisit, p.ClinicNum, p.Zip, p.DateTStamp FROM patient p "
         "LEFT JOIN definition d ON d.DefNum = p.BillingType{stamp} ORDER BY p.PatNum",
         {"PatStatus": "pat_status", "EstBalance": "money", "BalTotal": "money", "BillingType": "text"},
         stamp="p.DateTStamp",

@@ -357,6 +357,17 @@ def _providers(df: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def _has_zip(addresses: pd.Series | None) -> pd.Series | None:
+    """Whether each patient's address carries a postal code (None where the records hold no address)."""
+    if addresses is None:
+        return None
+    return pd.Series(
+        [bool((a or {}).get("postalCode")) if isinstance(a, dict) else None for a in addresses],
+        index=addresses.index,
+        dtype="boolean",
+    )
+
+
 def _patients(df: pd.DataFrame) -> pd.DataFrame:
     def phone(kind: str) -> pd.Series:
         numbers = [next((p["number"] for p in (v or []) if p.get("type") == kind), None) for v in df["phones"]]
@@ -377,6 +388,7 @@ def _patients(df: pd.DataFrame) -> pd.DataFrame:
             "billing_type": model.to_text(df["billingType"]),
             "phone": phone("MOBILE").fillna(phone("HOME")),
             "email": model.to_text(df["emailAddress"]),
+            "has_zip": _has_zip(df.get("address")),
         }
     )
 

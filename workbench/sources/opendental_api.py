@@ -339,9 +339,19 @@ class OpenDentalAPI:
         raw = builders[table]()
         return map_table(table, raw) if len(raw) else model.empty_frame(table)
 
-    def _frame(self, resource: str, columns: dict[str, str], params: dict[str, Any] | None = None) -> pd.DataFrame:
+    def _frame(
+        self,
+        resource: str,
+        columns: dict[str, str],
+        params: dict[str, Any] | None = None,
+        optional: tuple[str, ...] = (),
+    ) -> pd.DataFrame:
+        """The rows of a resource with ``columns`` renamed; a field in ``optional`` may be absent (null then)."""
         rows = self.pages(resource, params)
         frame = pd.DataFrame.from_records(rows) if rows else pd.DataFrame(columns=list(columns))
+        for field in optional:
+            if field not in frame.columns:
+                frame[field] = None
         missing = sorted(set(columns) - set(frame.columns))
         if missing and len(frame):
             raise SourceError(f"{SYSTEM}: GET /{resource}: rows lack field(s) {', '.join(missing)}")
@@ -385,8 +395,10 @@ class OpenDentalAPI:
                 "HmPhone": "home_phone",
                 "WirelessPhone": "mobile_phone",
                 "Email": "email",
+                "Zip": "zip",
             },
             stamp,
+            optional=("Zip",),  # in every reply we know of; an older server without it leaves has_zip unknown
         )
         df["status"] = lookup(df["status"], PAT_STATUS, "PatStatus", SYSTEM)
         df["billing_type"] = model.to_text(df["billing_type"])

@@ -39,7 +39,7 @@ QUERIES: dict[str, str] = {
     "p.FName AS first_name, p.Birthdate AS birthdate, p.PatStatus AS status, "
     "p.PriProv AS primary_provider_id, p.SecProv AS hygienist_id, p.ClinicNum AS clinic_id, "
     "p.DateFirstVisit AS first_visit_date, d.ItemName AS billing_type, p.HmPhone AS home_phone, "
-    "p.WirelessPhone AS mobile_phone, p.Email AS email "
+    "p.WirelessPhone AS mobile_phone, p.Email AS email, p.Zip AS zip "
     "FROM patient p LEFT JOIN definition d ON d.DefNum = p.BillingType",
     "procedures": "SELECT pl.ProcNum AS procedure_id, pl.PatNum AS patient_id, pl.ProvNum AS provider_id, "
     "pl.ClinicNum AS clinic_id, pl.AptNum AS appointment_id, pl.ProcDate AS date, "
@@ -141,6 +141,8 @@ def map_table(table: str, raw: pd.DataFrame) -> pd.DataFrame:
         df["status"] = _enum(df["status"], PAT_STATUS, "PatStatus")
         df["phone"] = model.to_text(df["mobile_phone"]).fillna(model.to_text(df["home_phone"]))
         df["email"] = model.to_text(df["email"])
+        zip_code = df.pop("zip")  # "" is Open Dental's "no ZIP on file"; null: the reply did not say
+        df["has_zip"] = (zip_code.astype("string").str.strip() != "").astype("boolean").mask(zip_code.isna())
     elif table == "procedures":
         df["status"] = _enum(df["status"], PROC_STATUS, "ProcStatus")
         units = pd.to_numeric(df["unit_qty"]) + pd.to_numeric(df["base_units"])
