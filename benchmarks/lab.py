@@ -24,7 +24,7 @@ from rich.table import Table
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import workbench
-from tests.lab_driver import Notebook, running_lab, set_date
+from tests.lab_driver import Notebook, click_bar, running_lab, set_date
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 BARS = "() => document.querySelector('.wb-chart').querySelectorAll('.bars .point path').length"
