@@ -42,9 +42,35 @@ def test_report_loads_nothing_from_the_network(rendered: dict[str, Path], name: 
     styles = "".join(s.get_text() for s in soup.find_all("style"))
     assert not re.search(r"@import|url\(\s*['\"]?https?:", styles)
     assert "@font-face" not in styles
-    bundles = [s for s in soup.find_all("script") if "plotly.js v" in s.get_text()[:2000]]
+    bundles = [s for s in soup.find_all("script") if "* plotly.js" in s.get_text()[:2000]]
     assert len(bundles) == 1  # plotly.js embedded once, not once per figure
+    assert rendered[name].stat().st_size < 1_500_000  # a report that mails: plotly's basic bundle, 1.2 MB
     assert "cdn.plot.ly" not in str(soup.find_all("script", src=True))
+
+
+def test_the_plotly_bundle_draws_every_chart_and_matches_plotly_py(demo_frames: dict) -> None:
+    """Every trace type our charts draw is in the basic bundle, and it is the plotly.js plotly.py ships."""
+    import plotly.graph_objects as go
+    import plotly.io as pio
+
+    from workbench import charts, metrics
+    from workbench.plotlyjs import TRACE_TYPES, plotly_js
+
+    version = re.search(r"plotly\.js \(basic - minified\) v([\d.]+)", plotly_js()[:200])
+    bundled = re.search(r"plotly\.js v([\d.]+)", pio.to_html(go.Figure(), include_plotlyjs=True)[:3000])
+    assert version and bundled and version.group(1) == bundled.group(1)
+    end = "2026-10-31"
+    aged = metrics.aging(demo_frames, end)
+    figures = [
+        charts.production_trend(metrics.production(demo_frames, "2025-11-01", end, by="month")),
+        charts.aging_buckets(aged),
+        charts.ar_trend(metrics.aging_trend(metrics.aging_history(demo_frames, ["2026-09-30", end]))),
+        charts.bar_by_group(metrics.production(demo_frames, "2026-01-01", end, by="provider"), "provider",
+                            "net_production", "By provider"),
+        charts.recall_status(metrics.recall(demo_frames, end)),
+    ]  # fmt: skip
+    used = {trace.type for figure in figures for trace in figure.data}
+    assert used and used <= TRACE_TYPES, used
 
 
 def test_reports_carry_practice_period_and_provenance(rendered: dict[str, Path], demo_url: str) -> None:

@@ -4,14 +4,14 @@ plotly's ``FigureWidget`` sends changes as a stream of partial updates and store
 bundle (plotly.js inside) in the state of every figure, so a saved notebook with two charts weighs 10 MB.
 ``Chart`` keeps the figure as one synced trait that each view draws whole (``Plotly.react``) when it is
 created and whenever the figure changes; plotly.js is sent to the browser once per page as a custom
-message (see ``static/chart.js``), so the widget state holds only the figure. Clicking a point sets
-``clicked`` (curve, index, x, y, customdata), which the Explorer turns into the rows behind the point.
+message (``workbench.plotlyjs``; see ``static/chart.js``), so the widget state holds only the figure.
+Clicking a point sets ``clicked`` (curve, index, x, y, customdata), which the Explorer turns into the rows
+behind the point.
 """
 
 from __future__ import annotations
 
 import json
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +19,9 @@ import anywidget
 import plotly.graph_objects as go
 import traitlets
 
+from workbench.plotlyjs import plotly_js
+
 __all__ = ["Chart"]
-
-PLOTLY_JS = Path(go.__file__).parent.parent / "package_data" / "plotly.min.js"
-
-
-@cache
-def _plotly_js() -> bytes:
-    return PLOTLY_JS.read_bytes()
 
 
 class Chart(anywidget.AnyWidget):
@@ -48,4 +43,4 @@ class Chart(anywidget.AnyWidget):
 
     def _answer(self, _widget: Any, content: dict[str, Any], _buffers: list[bytes]) -> None:
         if content.get("type") == "plotly.js?":
-            self.send({"type": "plotly.js"}, [_plotly_js()])
+            self.send({"type": "plotly.js"}, [plotly_js().encode()])

@@ -19,6 +19,7 @@ from workbench.formatting import long_date
 from workbench.kernels import WarmKernel
 from workbench.parameters import parameter_defaults, typed_options
 from workbench.periods import resolve_as_of, resolve_period
+from workbench.plotlyjs import plotly_js
 from workbench.practice import connect
 
 __all__ = ["REPORTS", "ReportSpec", "render_report", "resource_dir"]
@@ -181,7 +182,7 @@ def export_html(executed: Path, context: Mapping[str, Any]) -> str:
         exclude_input_prompt=True,
         exclude_output_prompt=True,
     )
-    resources = {"workbench": {**context, "plotly_js": _plotly_js()}}
+    resources = {"workbench": {**context, "plotly_js": plotly_js()}}
     body, _ = exporter.from_notebook_node(book, resources=resources)
     return str(body)
 
@@ -201,12 +202,6 @@ def logo_data_uri(path: Path) -> str:
     if len(data) > 500_000:
         raise UsageError(f"logo {path.name} is {len(data) // 1000} kB; keep it under 500 kB")
     return f"data:{kind};base64,{base64.b64encode(data).decode()}"
-
-
-def _plotly_js() -> str:
-    from plotly.offline import get_plotlyjs
-
-    return str(get_plotlyjs())
 
 
 def _stamp(iso: str) -> str:
