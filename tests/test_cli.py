@@ -270,3 +270,22 @@ def test_bad_report_options_are_one_line(demo_url: str, tmp_path: Path, option: 
     )  # fmt: skip
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith("error: ") and message in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["aging", "--as-of", "1990-01-01"],
+            "the as-of date ends 1990-01-01, before Willow Creek Dental's first day with data",
+        ),
+        (["recall", "--as-of", "2099-01-01"], "the as-of date ends 2099-01-01, in the future"),
+        (["production", "--start", "1990-01-01", "--end", "1990-12-31"], "the period ends 1990-12-31, before"),
+    ],
+)
+def test_dates_outside_the_data_are_one_line(demo_url: str, tmp_path: Path, argv: list[str], message: str) -> None:
+    done = _run("report", *argv, "--source", demo_url, "--cache-dir", str(tmp_path / "c"), "--no-refresh",
+                "--out", str(tmp_path / "o"), cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("error: ") and message in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "o").exists() or not list((tmp_path / "o").iterdir())

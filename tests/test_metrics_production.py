@@ -264,3 +264,11 @@ def test_demo_production_equals_independent_sql_sums(demo_db: Path, demo_frames:
     assert expected["gross_production"] > 100_000
     months = production(demo_frames, start, end, by="month")
     assert abs(months["net_production"].sum() - got["net_production"]) < 0.01
+
+
+def test_providers_are_named_for_people(demo_frames: dict) -> None:
+    by_provider = production(demo_frames, "2026-01-01", "2026-10-31", by="provider")
+    providers = demo_frames["providers"].set_index("abbr")["name"]
+    assert list(by_provider.columns[:2]) == ["provider", "provider_name"]
+    for abbr, name in zip(by_provider["provider"], by_provider["provider_name"], strict=True):
+        assert name == f"{providers[abbr]} ({abbr})"

@@ -90,6 +90,14 @@ def test_reports_carry_practice_period_and_provenance(rendered: dict[str, Path],
     assert size_mb < 6
 
 
+def test_production_report_names_providers(rendered: dict[str, Path], demo_frames: dict) -> None:
+    text = _soup(rendered["production"]).get_text(" ")
+    for abbr, name in zip(demo_frames["providers"]["abbr"], demo_frames["providers"]["name"], strict=True):
+        if f"({abbr})" in text:
+            assert f"{name} ({abbr})" in text
+    assert sum(name in text for name in demo_frames["providers"]["name"]) >= 2
+
+
 def test_aging_report_shows_the_metric_figures(rendered: dict[str, Path], demo_frames: dict) -> None:
     from workbench.formatting import money
     from workbench.metrics import aging, aging_summary
@@ -140,6 +148,8 @@ def test_redacted_reports_show_no_patient_names(
     for name in REPORTS:
         page = render_report(name, demo_url, tmp_path, cache_dir=tmp_path / "cache", redact=True)
         text = _soup(page).get_text(" ")
+        for provider in demo_frames["providers"]["name"]:  # staff, not patients: shown by name
+            text = text.replace(provider, "")
         assert not [n for n in last_names if n in text], name
         assert not [p for p in phones if p in text], name
         if name in ("aging", "recall"):

@@ -20,7 +20,7 @@ from workbench.kernels import WarmKernel
 from workbench.parameters import parameter_defaults, typed_options
 from workbench.periods import resolve_as_of, resolve_period
 from workbench.plotlyjs import plotly_js
-from workbench.practice import connect
+from workbench.practice import Practice, connect
 
 __all__ = ["REPORTS", "ReportSpec", "render_report", "resource_dir"]
 
@@ -105,10 +105,12 @@ def render_report(
     }
     if spec.dated == "as_of":
         day = resolve_as_of(as_of, practice.data_as_of)
+        within_data(practice, day, day, "as-of date")
         parameters["as_of"] = day.isoformat()
         period_label, as_of_label = f"As of {long_date(day)}", long_date(day)
     else:
         period = resolve_period(start, end, practice.data_as_of)
+        within_data(practice, period.start, period.end, "period")
         parameters.update(start=period.start.isoformat(), end=period.end.isoformat())
         period_label, as_of_label = period.label(), long_date(period.end)
 
@@ -137,6 +139,17 @@ def render_report(
         if keep_notebook:
             shutil.copyfile(executed, out / spec.notebook)
     return write_atomically(out / f"{spec.name}.html", page)
+
+
+def within_data(practice: Practice, first: date, last: date, what: str) -> None:
+    """A report's dates must meet the practice's data: a period wholly before its first day with data, or
+    any date after today, would render a report of zeros (or of everyone overdue) that looks real."""
+    today = date.today()
+    if last > today:
+        raise UsageError(f"the {what} ends {last}, in the future (today is {today})")
+    dated = practice.frame("procedures")["date"].dropna()
+    if len(dated) and last < dated.min().date():
+        raise UsageError(f"the {what} ends {last}, before {practice.name}'s first day with data ({dated.min().date()})")
 
 
 def _execute(notebook: Path, output: Path, parameters: dict[str, Any], kernel_name: str | None, report: str) -> None:

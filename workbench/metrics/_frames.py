@@ -11,7 +11,7 @@ from workbench.errors import SchemaError, UsageError
 from workbench.model import FrameProvider
 from workbench.periods import parse_date
 
-__all__ = ["Frames", "day", "table"]
+__all__ = ["Frames", "day", "provider_names", "table"]
 
 Frames = FrameProvider | Mapping[str, pd.DataFrame]
 
@@ -33,3 +33,11 @@ def day(value: date | datetime | str | pd.Timestamp, what: str = "date") -> pd.T
     if not isinstance(value, date) or pd.isna(value):
         raise UsageError(f"bad {what} {value!r}: expected a date like 2026-10-31")
     return pd.Timestamp(value).normalize()
+
+
+def provider_names(data: Frames, abbr: pd.Series) -> pd.Series:
+    """Provider abbreviations as people read them: "Greta Dunmore, DDS (DOC1)" (the abbreviation alone where
+    the practice keeps no name)."""
+    providers = table(data, "providers").drop_duplicates("abbr").set_index("abbr")["name"]
+    names = abbr.map(providers)
+    return (names.astype("string") + " (" + abbr.astype("string") + ")").fillna(abbr.astype("string")).astype(str)

@@ -9,7 +9,7 @@ from typing import Literal
 import pandas as pd
 
 from workbench.errors import UsageError
-from workbench.metrics._frames import Frames, day, table
+from workbench.metrics._frames import Frames, day, provider_names, table
 from workbench.metrics.aging import PAID_CLAIMPROC_STATUSES
 
 __all__ = [
@@ -67,7 +67,8 @@ def production(
 ) -> pd.DataFrame:
     """Production and income from ``start`` through ``end`` (inclusive).
 
-    Without ``by`` one row; with ``by`` (any of GROUPS) one row per group. Columns: gross_production,
+    Without ``by`` one row; with ``by`` (any of GROUPS) one row per group (by provider: the abbreviation
+    and ``provider_name``, "Name (ABBR)"). Columns: gross_production,
     adjustments, collection_adjustments, write_offs, net_production, patient_income, insurance_income,
     total_income, collection_pct (NaN where net production is zero).
 
@@ -132,7 +133,12 @@ def production(
     result["collection_pct"] = 100 * result["total_income"] / net
     result = result[PRODUCTION_COLUMNS].round(2)
     result.columns.name = None
-    return result.reset_index() if keys else result.reset_index(drop=True)
+    if not keys:
+        return result.reset_index(drop=True)
+    result = result.reset_index()
+    if "provider" in keys:
+        result.insert(keys.index("provider") + 1, "provider_name", provider_names(data, result["provider"]))
+    return result
 
 
 def completed_procedures(
@@ -238,4 +244,7 @@ def scheduled_production(
             }
         )
     grouped = lines.groupby(by).agg(appointments=("appointment_id", "nunique"), scheduled_production=("fee", "sum"))
-    return grouped.round(2).reset_index()
+    grouped = grouped.round(2).reset_index()
+    if by == "provider":
+        grouped.insert(1, "provider_name", provider_names(data, grouped["provider"]))
+    return grouped
