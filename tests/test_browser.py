@@ -55,7 +55,7 @@ def test_report_renders_offline_without_errors(browser: Any, rendered: dict[str,
 
 def test_tables_sort_and_search_offline(browser: Any, rendered: dict[str, Path]) -> None:
     page, _, _ = _open_offline(browser, rendered["recall"])
-    table = "table.wb-table:last-of-type"
+    table = "table.wb-table:has(caption)"  # the outreach list shown (its complete list sits collapsed below)
     column = page.eval_on_selector_all(f"{table} thead th", "ths => ths.map(t => t.textContent)").index("Days overdue")
     header = f"{table} thead th:nth-child({column + 1})"
     cells = f"{table} tbody tr td:nth-child({column + 1})"
@@ -69,4 +69,24 @@ def test_tables_sort_and_search_offline(browser: Any, rendered: dict[str, Path])
         f"{table} tbody tr", "rows => rows.filter(r => r.style.display !== 'none').length"
     )
     assert 1 <= visible < len(values)
+    page.close()
+
+
+@pytest.mark.parametrize("name", ["aging", "recall"])
+def test_the_complete_list_opens_sorts_and_downloads_offline(
+    browser: Any, rendered: dict[str, Path], name: str
+) -> None:
+    page, refused, errors = _open_offline(browser, rendered[name])
+    complete = page.locator("details.wb-complete")
+    assert not complete.locator("table").is_visible()  # collapsed until asked for
+    complete.locator("summary").click()
+    rows = complete.locator("tbody tr")
+    assert rows.first.is_visible() and rows.count() > 25
+    assert complete.locator(".wb-search").is_visible()  # searchable like every long table
+    with page.expect_download() as download:
+        complete.locator("a.wb-csv").click()
+    saved = Path(download.value.path())
+    assert download.value.suggested_filename.endswith(".csv")
+    assert len(saved.read_text().strip().splitlines()) == rows.count() + 1  # a header and every row
+    assert refused == [] and errors == []
     page.close()

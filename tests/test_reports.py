@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 import pytest
 from bs4 import BeautifulSoup
 
@@ -197,3 +198,32 @@ def test_practice_branding_logo_and_colour(demo_url: str, tmp_path: Path) -> Non
         render_report("recall", demo_url, tmp_path / "out", brand_color="purple")
     with pytest.raises(UsageError, match="logo must be a PNG, JPEG or SVG"):
         render_report("recall", demo_url, tmp_path / "out", logo=tmp_path / "logo.gif")
+
+
+@pytest.mark.parametrize(("name", "noun"), [("aging", "family balances"), ("recall", "overdue patients")])
+def test_shortened_lists_say_so_and_carry_the_complete_list(
+    rendered: dict[str, Path], demo_frames: dict, name: str, noun: str
+) -> None:
+    import base64
+    import io
+
+    from workbench import metrics
+
+    soup = _soup(rendered[name])
+    if name == "aging":
+        expected = len(metrics.aging(demo_frames, "2026-10-31"))
+    else:
+        expected = len(metrics.outreach_list(metrics.recall(demo_frames, "2026-10-31"), n=None))
+    captions = [c.get_text() for c in soup.select("table.wb-table caption")]
+    assert any(c.endswith(f" of {expected:,} {noun.split()[-1] if name == 'recall' else 'family balances'}")
+               for c in captions), captions  # fmt: skip
+    complete = soup.select_one("details.wb-complete")
+    assert complete is not None and complete.summary.get_text() == f"All {expected:,} {noun}"
+    assert len(complete.select("tbody tr")) == expected
+    link = complete.select_one("a.wb-csv")
+    assert link["download"].endswith(".csv") and link["href"].startswith("data:text/csv;base64,")
+    csv = pd.read_csv(io.StringIO(base64.b64decode(link["href"].split(",", 1)[1]).decode()))
+    assert len(csv) == expected
+    if name == "aging":
+        assert {"0-30", "31-60", "61-90", "Over 90", "Balance"} <= set(csv.columns)
+        assert csv["Balance"].sum() == pytest.approx(metrics.aging(demo_frames, "2026-10-31")["balance"].sum())

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import base64
 import html
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -22,7 +23,16 @@ from workbench.model import PATIENT_STATUSES
 from workbench.practice import Practice, connect
 from workbench.redact import RedactedPractice
 
-__all__ = ["aging_options_used", "aging_scope", "definition", "kpis", "open_practice", "setup", "show_table"]
+__all__ = [
+    "aging_options_used",
+    "aging_scope",
+    "complete_list",
+    "definition",
+    "kpis",
+    "open_practice",
+    "setup",
+    "show_table",
+]
 
 RENDERER = "workbench_html"
 
@@ -157,6 +167,26 @@ def show_table(
     empty = "" if rows else f'<tr><td colspan="{len(frame.columns)}">Nothing to show.</td></tr>'
     return _Html(
         f'<table class="wb-table">{cap}<thead><tr>{head}</tr></thead><tbody>{"".join(rows)}{empty}</tbody></table>'
+    )
+
+
+def complete_list(
+    frame: pd.DataFrame,
+    what: str,
+    filename: str,
+    formats: Mapping[str, Callable[[Any], str]] | None = None,
+) -> _Html:
+    """The whole list behind a shortened one: collapsed under "All N <what>", sortable and searchable in the
+    page, and a CSV of the same rows (raw values) to download from the file itself, offline."""
+    csv = base64.b64encode(frame.to_csv(index=False).encode("utf-8")).decode("ascii")
+    link = (
+        f'<a class="wb-csv" download="{html.escape(filename)}" href="data:text/csv;base64,{csv}">'
+        f"Download all {len(frame):,} as CSV</a>"
+    )
+    table = show_table(frame, formats=formats)
+    return _Html(
+        f'<details class="wb-complete"><summary>All {len(frame):,} {html.escape(what)}</summary>'
+        f"<p>{link}</p>{table}</details>"
     )
 
 

@@ -12,6 +12,7 @@ from workbench.metrics.aging import (
     aging_summary,
     aging_trend,
     families_in_bucket,
+    family_balances,
     largest_balances,
     ledger,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "completed_procedures",
     "describe",
     "families_in_bucket",
+    "family_balances",
     "hygiene_reappointment",
     "kpis",
     "largest_balances",

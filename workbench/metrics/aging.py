@@ -24,6 +24,7 @@ __all__ = [
     "aging_summary",
     "aging_trend",
     "families_in_bucket",
+    "family_balances",
     "largest_balances",
     "ledger",
     "patient_names",
@@ -385,19 +386,26 @@ def aging_summary(table: pd.DataFrame) -> dict[str, float]:
     }
 
 
-def largest_balances(data: Frames, aged: pd.DataFrame, as_of: date | str, n: int = 15) -> pd.DataFrame:
-    """The ``n`` largest family balances with the guarantor's name and the family's last payment date."""
+def family_balances(data: Frames, aged: pd.DataFrame, as_of: date | str) -> pd.DataFrame:
+    """Every row of a family aging with the guarantor's name and the family's last payment date, largest
+    balance first: guarantor_id, guarantor, the four buckets, balance, ins_est, patient_portion, last_payment
+    (Open Dental's Aging of A/R list)."""
     cutoff = day(as_of, "as-of date")
     patients = patient_names(data)
     pays = table(data, "patient_payments")
     pays = pays[pays["date"] <= cutoff].merge(patients[["patient_id", "guarantor_id"]], on="patient_id")
     last_paid = pays.groupby("guarantor_id")["date"].max().rename("last_payment")
-    top = aged.nlargest(n, "balance").join(last_paid, on="guarantor_id")
+    rows = aged.sort_values(["balance", "guarantor_id"], ascending=[False, True]).join(last_paid, on="guarantor_id")
     names = patients.set_index("patient_id")["name"]
-    top.insert(1, "guarantor", top["guarantor_id"].map(names))
-    return top[
+    rows.insert(1, "guarantor", rows["guarantor_id"].map(names))
+    return rows[["guarantor_id", "guarantor", *AGING_COLUMNS, "last_payment"]].reset_index(drop=True)
+
+
+def largest_balances(data: Frames, aged: pd.DataFrame, as_of: date | str, n: int = 15) -> pd.DataFrame:
+    """The ``n`` largest family balances with the guarantor's name and the family's last payment date."""
+    return family_balances(data, aged, as_of).head(n)[
         ["guarantor_id", "guarantor", "balance", "bal_over_90", "ins_est", "patient_portion", "last_payment"]
-    ].reset_index(drop=True)
+    ]
 
 
 def families_in_bucket(data: Frames, aged: pd.DataFrame, bucket: str) -> pd.DataFrame:

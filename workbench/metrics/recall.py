@@ -134,9 +134,11 @@ def hygiene_reappointment(
     ).reset_index(drop=True)
 
 
-def outreach_list(table: pd.DataFrame, n: int = 25) -> pd.DataFrame:
-    """The front desk's call list: overdue recalls with nothing scheduled, longest overdue first."""
-    overdue = table[table["status"] == "overdue"].nlargest(n, "days_overdue")
+def outreach_list(table: pd.DataFrame, n: int | None = 25) -> pd.DataFrame:
+    """The front desk's call list: overdue recalls with nothing scheduled, longest overdue first (the first
+    ``n``; all of them with ``n=None``)."""
+    overdue = table[table["status"] == "overdue"].sort_values(["days_overdue", "patient_id"], ascending=[False, True])
+    overdue = overdue if n is None else overdue.head(n)
     name = overdue["last_name"].fillna("") + ", " + overdue["first_name"].fillna("")
     return overdue.assign(patient=name.str.strip(", "))[
         ["patient_id", "patient", "phone", "recall_type", "date_previous", "date_due", "days_overdue"]
