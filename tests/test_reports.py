@@ -227,3 +227,15 @@ def test_shortened_lists_say_so_and_carry_the_complete_list(
     if name == "aging":
         assert {"0-30", "31-60", "61-90", "Over 90", "Balance"} <= set(csv.columns)
         assert csv["Balance"].sum() == pytest.approx(metrics.aging(demo_frames, "2026-10-31")["balance"].sum())
+
+
+@pytest.mark.parametrize("name", list(REPORTS))
+def test_reports_open_with_what_needs_attention_targets_and_comparisons(rendered: dict[str, Path], name: str) -> None:
+    soup = _soup(rendered[name])
+    attention = soup.select_one("section.wb-attention")
+    assert attention is not None and attention.find_previous("div", class_="wb-kpis") is None  # at the top
+    assert 1 <= len(attention.select("li")) <= 5
+    targets = [t.get_text() for t in soup.select(".wb-kpi-target")]
+    assert targets and all(re.fullmatch(r"target at (most|least) [\d.]+ (%|months): (met|not met)", t) for t in targets)
+    changes = [c.get_text() for c in soup.select(".wb-kpi-change")]
+    assert changes and all(re.search(r"(▲|▼) .* vs |same as ", c) for c in changes)

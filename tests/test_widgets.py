@@ -166,10 +166,10 @@ def test_report_parameters_become_controls_that_rerun_the_report(
     demo_url: str, demo_frames: dict, tmp_path: Path
 ) -> None:
     from workbench import metrics
-    from workbench.report_controls import ReportControls, _parameter_names, default_dates, report_cells
+    from workbench.report_controls import HIDDEN, ReportControls, _parameter_names, default_dates, report_cells
 
     namespace, path = _report_namespace("aging", demo_url, tmp_path)
-    names = [n for n in _parameter_names(path) if n not in {"cache_dir", "interactive"}]
+    names = [n for n in _parameter_names(path) if n not in HIDDEN]
     controls = ReportControls(namespace, names, report_cells(path), dates=default_dates(namespace))
     assert set(controls.controls) == {
         "source", "as_of", "redact", "top_n", "trend_months", "proc_lifo", "by", "balances", "insured_only",
@@ -188,7 +188,7 @@ def test_report_parameters_become_controls_that_rerun_the_report(
     for cell_id, code in cells:  # as Run All does: each cell into the output widget it shows
         controls.run_cell(cell_id, code)
     assert set(controls.shown) == {cell_id for cell_id, _ in cells}
-    kpis = controls.shown[cells[1][0]]
+    kpis = controls.shown[next(cell_id for cell_id, code in cells if code.startswith("nb.kpis"))]
     assert "October 31, 2026" in json.dumps(kpis.outputs)
 
     controls.controls["as_of"].value = date(2026, 6, 30)

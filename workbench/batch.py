@@ -69,6 +69,13 @@ def jobs_for(
     ]
 
 
+def _options(job: Job) -> tuple[str, ...]:
+    """The practice's own report options (its targets)."""
+    if not job.practice.targets:
+        return ()
+    return ("targets=" + ",".join(f"{k}:{v}" for k, v in job.practice.targets.items()),)
+
+
 def _folder(job: Job) -> Path:
     return job.out_dir / job.practice.name / (job.as_of.isoformat() if job.as_of else "latest")
 
@@ -93,6 +100,7 @@ def _run(job: Job) -> tuple[JobResult, bytes | None]:
                 redact=job.practice.redact,
                 title=job.practice.title,
                 kernel=warm_kernel() if job.warm_kernel else None,
+                options=_options(job),
             )
             content = path.read_bytes()
         result = JobResult(job.practice.name, job.report, True, time.perf_counter() - began, None, None)

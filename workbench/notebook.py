@@ -19,6 +19,7 @@ from plotly.io._base_renderers import MimetypeRenderer
 
 from workbench.errors import UsageError
 from workbench.metrics.aging import AgingScope
+from workbench.metrics.attention import Context
 from workbench.model import PATIENT_STATUSES
 from workbench.practice import Practice, connect
 from workbench.redact import RedactedPractice
@@ -26,6 +27,7 @@ from workbench.redact import RedactedPractice
 __all__ = [
     "aging_options_used",
     "aging_scope",
+    "attention",
     "complete_list",
     "definition",
     "kpis",
@@ -138,15 +140,36 @@ class _Html:
         return self.markup
 
 
-def kpis(items: Sequence[tuple[str, str, str]]) -> _Html:
-    """A row of headline figures: (label, value, note)."""
-    cards = "".join(
-        f'<div class="wb-kpi"><div class="wb-kpi-label">{html.escape(label)}</div>'
-        f'<div class="wb-kpi-value">{html.escape(value)}</div>'
-        f'<div class="wb-kpi-note">{html.escape(note)}</div></div>'
-        for label, value, note in items
-    )
-    return _Html(f'<div class="wb-kpis">{cards}</div>')
+def kpis(items: Sequence[tuple[str, ...]], context: Context | None = None) -> _Html:
+    """A row of headline figures: (label, value, note) or (label, value, note, figure), where ``figure``
+    names the figure in ``context`` whose target and changes show under it."""
+    cards = []
+    for label, value, note, *figure in items:
+        extra = _context_lines(context, figure[0]) if context is not None and figure else ""
+        cards.append(
+            f'<div class="wb-kpi"><div class="wb-kpi-label">{html.escape(label)}</div>'
+            f'<div class="wb-kpi-value">{html.escape(value)}</div>'
+            f'<div class="wb-kpi-note">{html.escape(note)}</div>{extra}</div>'
+        )
+    return _Html(f'<div class="wb-kpis">{"".join(cards)}</div>')
+
+
+def _context_lines(context: Context, figure: str) -> str:
+    lines = []
+    assessment = context.assessments.get(figure)
+    if assessment is not None:
+        state = "good" if assessment.met else "bad"
+        lines.append(f'<div class="wb-kpi-target {state}">{html.escape(assessment.says())}</div>')
+    for change in context.changes.get(figure, []):
+        state = {True: "good", False: "bad", None: "same"}[change.good]
+        lines.append(f'<div class="wb-kpi-change {state}">{html.escape(change.says())}</div>')
+    return "".join(lines)
+
+
+def attention(context: Context) -> _Html:
+    """The "What needs attention" box: the report's findings in plain words, at its top."""
+    items = "".join(f"<li>{html.escape(line)}</li>" for line in context.findings)
+    return _Html(f'<section class="wb-attention"><h2>What needs attention</h2><ul>{items}</ul></section>')
 
 
 def show_table(

@@ -26,12 +26,13 @@ from croniter import croniter
 
 from workbench.config import DEFAULT_BRAND_COLOR, is_color
 from workbench.errors import UsageError
+from workbench.metrics.attention import with_targets
 from workbench.secrets import holds_password
 
 __all__ = ["PRACTICES_ENV", "PracticeConfig", "default_practices_file", "load_practices"]
 
 PRACTICES_ENV = "WORKBENCH_PRACTICES"
-KEYS = {"name", "source", "reports", "color", "logo", "redact", "schedule", "timezone", "title"}
+KEYS = {"name", "source", "reports", "color", "logo", "redact", "schedule", "timezone", "title", "targets"}
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class PracticeConfig:
     schedule: str | None = None
     timezone: str = "UTC"
     title: str | None = None
+    targets: dict[str, float] = field(default_factory=dict)  # the practice's own goals (metrics.DEFAULT_TARGETS)
     extra: dict[str, object] = field(default_factory=dict)
 
 
@@ -103,6 +105,13 @@ def load_practices(path: str | Path | None = None) -> list[PracticeConfig]:
             ZoneInfo(zone)
         except (ZoneInfoNotFoundError, ValueError):
             raise UsageError(f"{label}: timezone {zone!r} is not a known time zone, e.g. America/Chicago") from None
+        targets = entry.get("targets", {})
+        if not isinstance(targets, dict):
+            raise UsageError(f"{label}: targets must be a table, e.g. targets = {{ ar_over_90_pct = 12 }}")
+        try:
+            with_targets(targets)
+        except UsageError as exc:
+            raise UsageError(f"{label}: {exc}") from None
         practices.append(
             PracticeConfig(
                 name=name,
@@ -114,6 +123,7 @@ def load_practices(path: str | Path | None = None) -> list[PracticeConfig]:
                 schedule=schedule,
                 timezone=zone,
                 title=entry.get("title"),
+                targets={k: float(v) for k, v in targets.items()},
             )
         )
     return practices

@@ -27,7 +27,7 @@ from workbench.parameters import CHOICES, parameter_defaults
 __all__ = ["ReportControls", "parameter_controls", "run_code"]
 
 DATES = {"as_of", "start", "end"}
-HIDDEN = {"cache_dir", "interactive"}
+HIDDEN = {"cache_dir", "interactive", "targets"}  # targets come from the practices file or --set
 MARKER = "parameter_controls("
 
 

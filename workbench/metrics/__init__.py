@@ -16,6 +16,16 @@ from workbench.metrics.aging import (
     largest_balances,
     ledger,
 )
+from workbench.metrics.attention import (
+    DEFAULT_TARGETS,
+    Context,
+    Target,
+    aging_context,
+    findings,
+    production_context,
+    recall_context,
+    with_targets,
+)
 from workbench.metrics.kpis import KPI_DEFINITION, case_acceptance, kpis
 from workbench.metrics.production import (
     PRODUCTION_DEFINITION,
@@ -38,12 +48,16 @@ from workbench.metrics.reconcile import reconcile_aging
 
 __all__ = [
     "AGING_DEFINITION",
+    "DEFAULT_TARGETS",
     "KPI_DEFINITION",
     "PROC_LIFO_DEFINITION",
     "PRODUCTION_DEFINITION",
     "RECALL_DEFINITION",
     "AgingScope",
+    "Context",
+    "Target",
     "aging",
+    "aging_context",
     "aging_history",
     "aging_summary",
     "aging_trend",
@@ -52,6 +66,7 @@ __all__ = [
     "describe",
     "families_in_bucket",
     "family_balances",
+    "findings",
     "hygiene_reappointment",
     "kpis",
     "largest_balances",
@@ -59,13 +74,16 @@ __all__ = [
     "outreach_list",
     "overdue_by_age",
     "production",
+    "production_context",
     "recall",
+    "recall_context",
     "recall_effectiveness",
     "recall_rows",
     "recall_summary",
     "reconcile_aging",
     "scheduled_production",
     "unscheduled_by_last_visit",
+    "with_targets",
 ]
 
 

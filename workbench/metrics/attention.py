@@ -1,0 +1,348 @@
+"""Targets, comparisons and "what needs attention": the context a dentist acts on, from figures the other
+metric functions computed (pure: no I/O, nothing recomputed here)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+from typing import Any, Literal
+
+import pandas as pd
+
+from workbench.errors import UsageError
+from workbench.metrics._frames import Frames, day, table
+from workbench.metrics.aging import aging, aging_summary
+from workbench.metrics.production import production
+from workbench.metrics.recall import hygiene_reappointment, recall, recall_summary
+
+__all__ = [
+    "DEFAULT_TARGETS",
+    "Assessment",
+    "Change",
+    "Context",
+    "Target",
+    "aging_context",
+    "assess",
+    "compare",
+    "findings",
+    "production_context",
+    "recall_context",
+    "with_targets",
+]
+
+
+@dataclass(frozen=True)
+class Target:
+    """A goal for one figure: at most (``better="lower"``) or at least (``"higher"``) ``goal``."""
+
+    figure: str
+    label: str
+    goal: float
+    better: Literal["higher", "lower"]
+    unit: Literal["%", "months"]
+    source: str  # where the default comes from (README, "Targets")
+
+    def met(self, value: float) -> bool:
+        return value <= self.goal if self.better == "lower" else value >= self.goal
+
+    def says(self) -> str:
+        """'at most 15 %', 'at least 98 %', 'at most 1.5 months'."""
+        bound = "at most" if self.better == "lower" else "at least"
+        return f"{bound} {_number(self.goal, self.unit)}"
+
+
+DEFAULT_TARGETS: dict[str, Target] = {
+    t.figure: t
+    for t in (
+        Target("ar_over_90_pct", "A/R over 90 days", 15.0, "lower", "%", "tryarceum.com, Dental AR benchmarks 2026"),
+        Target("collection_pct", "Collection rate", 98.0, "higher", "%", "pearlyplan.com, Dentistry Huddle"),
+        Target("hygiene_reappointment_pct", "Hygiene reappointment", 85.0, "higher", "%", "mybcat.com, hygiene recall"),
+        Target(
+            "ar_months",
+            "A/R in months of net production",
+            1.5,
+            "lower",
+            "months",
+            "practicondental.blogspot.com, 2017 (1 to 1½ months)",
+        ),
+    )
+}
+
+
+def with_targets(overrides: Mapping[str, float] | None) -> dict[str, Target]:
+    """The default targets with a practice's own goals in place (unknown figures are a UsageError)."""
+    targets = dict(DEFAULT_TARGETS)
+    for figure, goal in (overrides or {}).items():
+        if figure not in targets:
+            raise UsageError(f"no target for {figure!r}; targets exist for {', '.join(targets)}")
+        try:
+            value = float(goal)
+        except (TypeError, ValueError):
+            raise UsageError(f"target {figure} must be a number, got {goal!r}") from None
+        if not math.isfinite(value) or value < 0:
+            raise UsageError(f"target {figure} must be a number of 0 or more, got {goal!r}")
+        targets[figure] = replace(targets[figure], goal=value)
+    return targets
+
+
+@dataclass(frozen=True)
+class Assessment:
+    target: Target
+    value: float
+
+    @property
+    def met(self) -> bool:
+        return self.target.met(self.value)
+
+    def says(self) -> str:
+        return f"target {self.target.says()}: {'met' if self.met else 'not met'}"
+
+
+def assess(figures: Mapping[str, float], targets: Mapping[str, Target]) -> dict[str, Assessment]:
+    """Each figure that has a target, against it (figures that could not be computed are left out)."""
+    return {
+        name: Assessment(target, float(figures[name]))
+        for name, target in targets.items()
+        if name in figures and _known(figures[name])
+    }
+
+
+@dataclass(frozen=True)
+class Change:
+    """A figure now against the same figure at an earlier time."""
+
+    now: float
+    before: float
+    against: str  # "last month", "a year earlier", ...
+    better: Literal["higher", "lower"]
+    unit: Literal["$", "%", "count"]
+
+    @property
+    def delta(self) -> float:
+        return self.now - self.before
+
+    @property
+    def good(self) -> bool | None:
+        if abs(self.delta) < (0.05 if self.unit == "%" else 0.5):  # no change as the report rounds it
+            return None
+        return (self.delta > 0) == (self.better == "higher")
+
+    def says(self) -> str:
+        """'▲ $1,234 vs last month', '▼ 2.1 points vs a year earlier', 'same as last month'."""
+        if self.good is None:
+            return f"same as {self.against}"
+        arrow = "▲" if self.delta > 0 else "▼"
+        size = abs(self.delta)
+        amount = f"${size:,.0f}" if self.unit == "$" else f"{size:.1f} points" if self.unit == "%" else f"{size:,.0f}"
+        return f"{arrow} {amount} vs {self.against}"
+
+
+def compare(
+    now: Mapping[str, float],
+    before: Mapping[str, float] | None,
+    against: str,
+    kinds: Mapping[str, tuple[Literal["higher", "lower"], Literal["$", "%", "count"]]],
+) -> dict[str, Change]:
+    """Each figure of ``kinds`` (name -> which way is better, unit) now against ``before``; none where the
+    earlier figure is not there (the data does not reach back) or could not be computed."""
+    if before is None:
+        return {}
+    return {
+        name: Change(float(now[name]), float(before[name]), against, better, unit)
+        for name, (better, unit) in kinds.items()
+        if name in now and name in before and _known(now[name]) and _known(before[name])
+    }
+
+
+def findings(
+    assessments: Mapping[str, Assessment],
+    changes: Sequence[tuple[str, Change]] = (),
+    notes: Sequence[str] = (),
+    most: int = 5,
+) -> list[str]:
+    """What needs attention, in plain words, the most pressing first: targets missed (furthest first), then
+    figures that moved the wrong way (by how far), then ``notes`` (detail a report adds, e.g. who holds the
+    old balances). When nothing is amiss, one line that says so."""
+    missed = sorted(
+        (a for a in assessments.values() if not a.met),
+        key=lambda a: abs(a.value - a.target.goal) / max(abs(a.target.goal), 1e-9),
+        reverse=True,
+    )
+    out = [
+        f"{a.target.label} is {_number(a.value, a.target.unit)}, against a target of {a.target.says()}." for a in missed
+    ]
+    worse = sorted(
+        ((label, c) for label, c in changes if c.good is False),
+        key=lambda item: abs(item[1].delta) / max(abs(item[1].before), 1e-9),
+        reverse=True,
+    )
+    out += [f"{label} {_moved(c)}." for label, c in worse]
+    out += list(notes)
+    if not out:
+        met = ", ".join(f"{a.target.label.lower()} {_number(a.value, a.target.unit)}" for a in assessments.values())
+        return [f"Every target is met ({met})." if met else "Nothing stands out."]
+    return out[:most]
+
+
+def _moved(change: Change) -> str:
+    if change.unit == "%":
+        return (
+            f"moved from {change.before:.1f} % to {change.now:.1f} % since {change.against} "
+            f"({'up' if change.delta > 0 else 'down'} {abs(change.delta):.1f} points)"
+        )
+    fmt = (lambda v: f"${v:,.0f}") if change.unit == "$" else (lambda v: f"{v:,.0f}")
+    share = f", {abs(change.delta) / abs(change.before) * 100:.0f} %" if change.before else ""
+    direction = "up" if change.delta > 0 else "down"
+    return f"is {direction} from {fmt(change.before)} to {fmt(change.now)} since {change.against}{share}"
+
+
+def _number(value: float, unit: str) -> str:
+    return f"{value:.1f} %" if unit == "%" else f"{value:.1f} {unit}"
+
+
+def _known(value: float) -> bool:
+    try:
+        return math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False
+
+
+# -- the context of each report: figures now and before, targets, findings ------------------------------
+
+Kinds = Mapping[str, tuple[Literal["higher", "lower"], Literal["$", "%", "count"]]]
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a report says around its headline figures."""
+
+    figures: dict[str, float]
+    assessments: dict[str, Assessment]
+    changes: dict[str, list[Change]]  # figure -> its changes (against the previous period, a year earlier)
+    findings: list[str]
+
+
+def aging_context(
+    data: Frames, as_of: date | str, targets: Mapping[str, Target] | None = None, **options: Any
+) -> Context:
+    """A/R, its share over 90 days and A/R in months of net production (the last three months' average), now,
+    at the previous month end and a year earlier (where the data reaches back), against the targets."""
+    cutoff = day(as_of, "as-of date").date()
+    first = _first_day(data)
+
+    def at(when: dt.date) -> tuple[dict[str, float], pd.DataFrame]:
+        aged = aging(data, when, **options)
+        summary = aging_summary(aged)
+        net = float(production(data, _months_back(when, 3), when)["net_production"].iloc[0]) / 3
+        months = summary["total"] / net if net > 0 else float("nan")
+        return {"ar_total": summary["total"], "ar_over_90_pct": summary["over_90_pct"], "ar_months": months}, aged
+
+    now, aged = at(cutoff)
+    kinds: Kinds = {"ar_total": ("lower", "$"), "ar_over_90_pct": ("lower", "%")}
+    month_end = cutoff.replace(day=1) - dt.timedelta(days=1)
+    earlier = [(month_end, "the end of last month"), (_years_back(cutoff, 1), "a year earlier")]
+    changes = _changes(now, [(at(d)[0], label) for d, label in earlier if first is not None and d >= first], kinds)
+    found = assess(now, targets or DEFAULT_TARGETS)
+    notes = []
+    over_90 = aged.loc[aged["bal_over_90"] > 0, "bal_over_90"].sort_values(ascending=False)
+    if len(over_90) and "ar_over_90_pct" in found and not found["ar_over_90_pct"].met:
+        few = int((over_90.cumsum() < 0.6 * over_90.sum()).sum()) + 1
+        notes.append(f"{few:,} of {len(over_90):,} families hold 60 % of the balance over 90 days.")
+    labels = {"ar_total": "A/R", "ar_over_90_pct": "The share of A/R over 90 days"}
+    return Context(now, found, changes, findings(found, _labelled(changes, labels), notes))
+
+
+def production_context(
+    data: Frames, start: date | str, end: date | str, targets: Mapping[str, Target] | None = None, **options: Any
+) -> Context:
+    """Net production, collections and the collection rate for the period, against the previous period of
+    the same length and the same period a year earlier (where the data reaches back), and the targets."""
+    first_day, last_day = day(start, "start date").date(), day(end, "end date").date()
+    first = _first_day(data)
+
+    def at(a: dt.date, b: dt.date) -> dict[str, float]:
+        row = production(data, a, b, **options).iloc[0]
+        return {k: float(row[k]) for k in ("net_production", "total_income", "collection_pct")}
+
+    now = at(first_day, last_day)
+    length = last_day - first_day
+    before = first_day - dt.timedelta(days=1)
+    earlier = [
+        ((before - length, before), "the previous period"),
+        ((_years_back(first_day, 1), _years_back(last_day, 1)), "the same period a year earlier"),
+    ]
+    kinds: Kinds = {
+        "net_production": ("higher", "$"),
+        "total_income": ("higher", "$"),
+        "collection_pct": ("higher", "%"),
+    }
+    changes = _changes(
+        now, [(at(*span), label) for span, label in earlier if first is not None and span[0] >= first], kinds
+    )
+    found = assess(now, targets or DEFAULT_TARGETS)
+    labels = {
+        "net_production": "Net production",
+        "total_income": "Collections",
+        "collection_pct": "The collection rate",
+    }
+    return Context(now, found, changes, findings(found, _labelled(changes, labels)))
+
+
+def recall_context(data: Frames, as_of: date | str, targets: Mapping[str, Target] | None = None) -> Context:
+    """Overdue recalls and hygiene reappointment (the last twelve months), now and a year earlier (where the
+    data reaches back), against the targets."""
+    cutoff = day(as_of, "as-of date").date()
+    first = _first_day(data)
+
+    def at(when: dt.date) -> dict[str, float]:
+        table = recall(data, when)
+        visits = hygiene_reappointment(data, _months_back(when, 12), when)
+        summary = recall_summary(table, visits)
+        return {"recalls_overdue": float(summary["overdue"]), "hygiene_reappointment_pct": summary["reappointment_pct"]}
+
+    now = at(cutoff)
+    year = _years_back(cutoff, 1)
+    kinds: Kinds = {"recalls_overdue": ("lower", "count"), "hygiene_reappointment_pct": ("higher", "%")}
+    changes = _changes(now, [(at(year), "a year earlier")] if first is not None and year >= first else [], kinds)
+    found = assess(now, targets or DEFAULT_TARGETS)
+    labels = {"recalls_overdue": "The number of overdue recalls", "hygiene_reappointment_pct": "Hygiene reappointment"}
+    return Context(now, found, changes, findings(found, _labelled(changes, labels)))
+
+
+def _changes(
+    now: Mapping[str, float],
+    earlier: Sequence[tuple[Mapping[str, float], str]],
+    kinds: Mapping[str, tuple[Literal["higher", "lower"], Literal["$", "%", "count"]]],
+) -> dict[str, list[Change]]:
+    out: dict[str, list[Change]] = {}
+    for figures, label in earlier:
+        for name, change in compare(now, figures, label, kinds).items():
+            out.setdefault(name, []).append(change)
+    return out
+
+
+def _labelled(changes: Mapping[str, list[Change]], labels: Mapping[str, str]) -> list[tuple[str, Change]]:
+    return [(labels[name], change) for name, found in changes.items() for change in found]
+
+
+def _first_day(data: Frames) -> dt.date | None:
+    """The practice's first day with data (its first completed procedure)."""
+    procs = table(data, "procedures")
+    dated = procs.loc[procs["status"] == "completed", "date"].dropna()
+    return dated.min().date() if len(dated) else None
+
+
+def _months_back(when: dt.date, months: int) -> dt.date:
+    """The first day of the ``months`` calendar months ending with ``when``'s month."""
+    index = when.year * 12 + when.month - 1 - (months - 1)
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def _years_back(when: dt.date, years: int) -> dt.date:
+    try:
+        return when.replace(year=when.year - years)
+    except ValueError:  # February 29
+        return when.replace(year=when.year - years, day=28)
