@@ -164,8 +164,8 @@ def findings(
     most: int = 5,
 ) -> list[str]:
     """What needs attention, in plain words, the most pressing first: targets missed (furthest first), then
-    figures that moved the wrong way (by how far), then ``notes`` (detail a report adds, e.g. who holds the
-    old balances). When nothing is amiss, one line that says so."""
+    ``notes`` (detail a report adds about them, e.g. who holds the old balances), then figures that moved the
+    wrong way (by how far). When nothing is amiss, one line that says so."""
     missed = sorted(
         (a for a in assessments.values() if not a.met),
         key=lambda a: abs(a.value - a.target.goal) / max(abs(a.target.goal), 1e-9),
@@ -179,8 +179,8 @@ def findings(
         key=lambda item: abs(item[1].delta) / max(abs(item[1].before), 1e-9),
         reverse=True,
     )
-    out += [f"{label} {_moved(c)}." for label, c in worse]
     out += list(notes)
+    out += [f"{label} {_moved(c)}." for label, c in worse]
     if not out:
         met = ", ".join(f"{a.target.label.lower()} {_number(a.value, a.target.unit)}" for a in assessments.values())
         return [f"Every target is met ({met})." if met else "Nothing stands out."]
