@@ -289,3 +289,25 @@ def test_dates_outside_the_data_are_one_line(demo_url: str, tmp_path: Path, argv
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith("error: ") and message in done.stderr and len(done.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "o").exists() or not list((tmp_path / "o").iterdir())
+
+
+def test_report_pdf_is_printed_beside_the_html(demo_url: str, tmp_path: Path) -> None:
+    done = _run("report", "recall", "--source", demo_url, "--cache-dir", str(tmp_path / "c"), "--no-refresh",
+                "--out", str(tmp_path / "o"), "--pdf", cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    pdf = tmp_path / "o" / "recall.pdf"
+    assert done.stdout.split() == [str(tmp_path / "o" / "recall.html"), str(pdf)]
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF") and re.search(rb"/Type\s*/Page\b", data)
+    assert not list((tmp_path / "o").glob(".*partial"))
+
+
+def test_report_pdf_without_a_browser_is_one_line(demo_url: str, tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "workbench", "report", "recall", "--source", demo_url, "--cache-dir",
+         str(tmp_path / "c"), "--no-refresh", "--out", str(tmp_path / "o"), "--pdf"],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+        env={**os.environ, "PATH": str(Path(sys.executable).parent), "WORKBENCH_CHROMIUM": ""},
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.strip() == "error: --pdf needs Chromium or Chrome on the PATH (or $WORKBENCH_CHROMIUM naming it)"

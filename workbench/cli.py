@@ -94,8 +94,11 @@ def report(
             help="A report option as name=value, e.g. --set proc_lifo=true --set balances=owing (repeatable).",
         ),
     ] = None,
+    pdf: Annotated[
+        bool, typer.Option("--pdf", help="Also print the report to a PDF beside it (headless Chromium).")
+    ] = False,
 ) -> None:
-    """Run one report for one practice and write it as HTML."""
+    """Run one report for one practice and write it as HTML (and PDF with --pdf)."""
     from workbench.practice import connect
     from workbench.reports import REPORTS, render_report
 
@@ -104,6 +107,10 @@ def report(
     day, first, last = parse_date(as_of, "as-of date"), parse_date(start, "start date"), parse_date(end, "end date")
     if first and last and first > last:
         raise UsageError(f"start date {first} is after end date {last}")
+    if pdf:
+        from workbench.pdf import browser
+
+        browser()  # no browser to print with: say so before rendering, not after
     if refresh:
         connect(source, cache_dir=cache_dir).refresh(check_deletions=True)
     path = render_report(
@@ -121,6 +128,10 @@ def report(
         options=options or (),
     )
     out.print(str(path))
+    if pdf:
+        from workbench.pdf import to_pdf
+
+        out.print(str(to_pdf(path)))
 
 
 @app.command()
