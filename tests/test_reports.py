@@ -239,3 +239,21 @@ def test_reports_open_with_what_needs_attention_targets_and_comparisons(rendered
     assert targets and all(re.fullmatch(r"target at (most|least) [\d.]+ (%|months): (met|not met)", t) for t in targets)
     changes = [c.get_text() for c in soup.select(".wb-kpi-change")]
     assert changes and all(re.search(r"(▲|▼) .* vs |same as ", c) for c in changes)
+
+
+def test_production_tables_show_deductions_as_deductions(rendered: dict[str, Path], demo_frames: dict) -> None:
+    """Gross + Adjustments + Write-offs = Net on every row, as printed."""
+    soup = _soup(rendered["production"])
+    table = next(t for t in soup.select("table.wb-table") if t.find("th", string="Write-offs"))
+    heads = [th.get_text() for th in table.select("thead th")]
+
+    def amount(text: str) -> float:
+        return float(text.replace("$", "").replace(",", "").replace("−", "-") or 0)
+
+    rows = [[td.get_text() for td in tr.select("td")] for tr in table.select("tbody tr")]
+    assert rows
+    for row in rows:
+        cells = dict(zip(heads, row, strict=True))
+        assert amount(cells["Write-offs"]) <= 0
+        total = amount(cells["Gross"]) + amount(cells["Adjustments"]) + amount(cells["Write-offs"])
+        assert total == pytest.approx(amount(cells["Net"]), abs=1.5)  # whole dollars as printed

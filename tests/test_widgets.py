@@ -284,3 +284,17 @@ def test_a_partial_last_month_is_drawn_as_partial() -> None:
     whole = production_trend(months.iloc[:2], through=date(2026, 11, 30))
     assert list(whole.data[0].marker.pattern.shape) == ["", ""] and not whole.layout.annotations
     assert len(whole.data) == 3 and len(whole.data[2].x) == 2
+
+
+def test_count_and_bucket_charts_never_show_negative_or_fractional_values() -> None:
+    import pandas as pd
+
+    from workbench import charts
+
+    empty_recall = pd.DataFrame({"status": pd.Categorical([], categories=["overdue", "due", "scheduled", "not_due"])})
+    counts = charts.recall_status(empty_recall)
+    assert counts.layout.yaxis.tickformat == ",d" and counts.layout.yaxis.rangemode == "nonnegative"
+    bands = charts.bar_by_group(pd.DataFrame({"band": ["a"], "patients": [1]}), "band", "patients", "t", money=False)
+    assert bands.layout.xaxis.tickformat == ",d" and bands.layout.xaxis.rangemode == "nonnegative"
+    zero = pd.DataFrame({c: [0.0] for c in ("bal_0_30", "bal_31_60", "bal_61_90", "bal_over_90")})
+    assert charts.aging_buckets(zero).layout.yaxis.rangemode == "nonnegative"

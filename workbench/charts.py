@@ -45,7 +45,7 @@ def aging_buckets(table: pd.DataFrame) -> go.Figure:
         textposition="outside",
         hovertemplate="%{x}: $%{y:,.2f}<extra></extra>",
     )
-    fig.update_yaxes(tickprefix="$", tickformat=",.0f", rangemode="tozero")
+    fig.update_yaxes(tickprefix="$", tickformat=",.0f", rangemode="nonnegative")  # buckets are never negative
     return fig
 
 
@@ -173,6 +173,8 @@ def bar_by_group(
     )
     if money:
         fig.update_xaxes(tickprefix="$", tickformat=",.0f")
+    else:  # counts: whole numbers from zero, even when every bar is small or empty
+        fig.update_xaxes(tickformat=",d", rangemode="nonnegative")
     fig.update_layout(height=max(260, 60 + 40 * len(data)))
     return fig
 
@@ -191,5 +193,5 @@ def recall_status(table: pd.DataFrame) -> go.Figure:
         textposition="outside",
         hovertemplate="%{x}: %{y:,} patients<extra></extra>",
     )
-    fig.update_yaxes(rangemode="tozero")
+    fig.update_yaxes(tickformat=",d", rangemode="nonnegative")
     return fig
