@@ -20,8 +20,9 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 stamp="$VENV/.installed${extras:+-$extras}"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  echo "installing the workbench${extras:+ with $extras extras} into $VENV ..." >&2
-  "$VENV/bin/python" -m pip install --quiet -e ".${extras:+[$extras]}"
+  echo "installing the workbench${extras:+ with $extras extras} and what it needs into $VENV (a few minutes the first time) ..." >&2
+  # one line per package fetched (pip's own words); pip's exit status still decides (pipefail)
+  "$VENV/bin/python" -m pip install -e ".${extras:+[$extras]}" 2>&1 | sed -n -E '/^(Collecting|Successfully|ERROR)/p' >&2
   touch "$stamp"
 fi
 export PATH="$PWD/$VENV/bin:$PATH"

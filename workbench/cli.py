@@ -62,13 +62,27 @@ def demo(
     cache_dir: CacheOpt = None,
 ) -> None:
     """Generate the demo practice (if needed) and write its three reports as HTML."""
+    import time
+
+    from workbench.practice import connect
     from workbench.reports import REPORTS, render_report
 
     last = parse_date(end, "end date")
     source = f"demo:?patients={patients}&years={years}&seed={seed}" + (f"&end={last}" if last else "")
+    began = time.monotonic()
+    say = Console(stderr=True, highlight=False)  # steps on stderr, the report paths on stdout
+    with say.status(f"generating the demo practice ({patients:,} patients × {years} years) and its cache"):
+        practice = connect(source, cache_dir=cache_dir)
+        manifest = practice.manifest
+    say.print(
+        f"demo practice {practice.name}: {sum(manifest.rows.values()):,} rows cached ({time.monotonic() - began:.0f} s)"
+    )
     for name in REPORTS:
-        path = render_report(name, source, out_dir, cache_dir=cache_dir, redact=redact)
+        began = time.monotonic()
+        with say.status(f"rendering the {name} report"):
+            path = render_report(name, source, out_dir, cache_dir=cache_dir, redact=redact)
         out.print(f"{name:<11} {path}")
+        say.print(f"  {name} report rendered ({time.monotonic() - began:.0f} s)")
 
 
 @app.command()
