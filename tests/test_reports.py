@@ -257,3 +257,11 @@ def test_production_tables_show_deductions_as_deductions(rendered: dict[str, Pat
         assert amount(cells["Write-offs"]) <= 0
         total = amount(cells["Gross"]) + amount(cells["Adjustments"]) + amount(cells["Write-offs"])
         assert total == pytest.approx(amount(cells["Net"]), abs=1.5)  # whole dollars as printed
+
+
+@pytest.mark.parametrize("name", list(REPORTS))
+def test_every_headline_figure_compares_with_an_earlier_time(rendered: dict[str, Path], name: str) -> None:
+    cards = _soup(rendered[name]).select_one("div.wb-kpis").select(".wb-kpi")  # the headline row
+    assert len(cards) >= 4
+    for card in cards:
+        assert card.select(".wb-kpi-change"), card.get_text(" ", strip=True)

@@ -16,7 +16,7 @@ from workbench.errors import UsageError
 from workbench.metrics._frames import Frames, day, table
 from workbench.metrics.aging import aging, aging_summary
 from workbench.metrics.production import production
-from workbench.metrics.recall import hygiene_reappointment, recall, recall_summary
+from workbench.metrics.recall import hygiene_reappointment, recall, recall_effectiveness, recall_summary
 
 __all__ = [
     "DEFAULT_TARGETS",
@@ -110,6 +110,9 @@ def assess(figures: Mapping[str, float], targets: Mapping[str, Target]) -> dict[
     }
 
 
+Kinds = Mapping[str, tuple[Literal["higher", "lower"], Literal["$", "%", "count", "months"]]]
+
+
 @dataclass(frozen=True)
 class Change:
     """A figure now against the same figure at an earlier time."""
@@ -118,7 +121,7 @@ class Change:
     before: float
     against: str  # "last month", "a year earlier", ...
     better: Literal["higher", "lower"]
-    unit: Literal["$", "%", "count"]
+    unit: Literal["$", "%", "count", "months"]
 
     @property
     def delta(self) -> float:
@@ -126,7 +129,7 @@ class Change:
 
     @property
     def good(self) -> bool | None:
-        if abs(self.delta) < (0.05 if self.unit == "%" else 0.5):  # no change as the report rounds it
+        if abs(self.delta) < {"%": 0.05, "months": 0.05}.get(self.unit, 0.5):  # no change as the report rounds it
             return None
         return (self.delta > 0) == (self.better == "higher")
 
@@ -144,7 +147,7 @@ def compare(
     now: Mapping[str, float],
     before: Mapping[str, float] | None,
     against: str,
-    kinds: Mapping[str, tuple[Literal["higher", "lower"], Literal["$", "%", "count"]]],
+    kinds: Kinds,
 ) -> dict[str, Change]:
     """Each figure of ``kinds`` (name -> which way is better, unit) now against ``before``; none where the
     earlier figure is not there (the data does not reach back) or could not be computed."""
@@ -193,7 +196,10 @@ def _moved(change: Change) -> str:
             f"moved from {change.before:.1f} % to {change.now:.1f} % since {change.against} "
             f"({'up' if change.delta > 0 else 'down'} {abs(change.delta):.1f} points)"
         )
-    fmt = (lambda v: f"${v:,.0f}") if change.unit == "$" else (lambda v: f"{v:,.0f}")
+    fmt = {
+        "$": lambda v: f"${v:,.0f}",
+        "months": lambda v: f"{v:.1f} months",
+    }.get(change.unit, lambda v: f"{v:,.0f}")
     share = f", {abs(change.delta) / abs(change.before) * 100:.0f} %" if change.before else ""
     direction = "up" if change.delta > 0 else "down"
     return f"is {direction} from {fmt(change.before)} to {fmt(change.now)} since {change.against}{share}"
@@ -211,8 +217,6 @@ def _known(value: float) -> bool:
 
 
 # -- the context of each report: figures now and before, targets, findings ------------------------------
-
-Kinds = Mapping[str, tuple[Literal["higher", "lower"], Literal["$", "%", "count"]]]
 
 
 @dataclass(frozen=True)
@@ -238,10 +242,17 @@ def aging_context(
         summary = aging_summary(aged)
         net = float(production(data, _months_back(when, 3), when)["net_production"].iloc[0]) / 3
         months = summary["total"] / net if net > 0 else float("nan")
-        return {"ar_total": summary["total"], "ar_over_90_pct": summary["over_90_pct"], "ar_months": months}, aged
+        figures = {"ar_total": summary["total"], "ar_over_90_pct": summary["over_90_pct"], "ar_months": months}
+        return {**figures, "ins_est": summary["ins_est"], "patient_portion": summary["patient_portion"]}, aged
 
     now, aged = at(cutoff)
-    kinds: Kinds = {"ar_total": ("lower", "$"), "ar_over_90_pct": ("lower", "%")}
+    kinds: Kinds = {
+        "ar_total": ("lower", "$"),
+        "ar_over_90_pct": ("lower", "%"),
+        "ar_months": ("lower", "months"),
+        "ins_est": ("lower", "$"),
+        "patient_portion": ("lower", "$"),
+    }
     month_end = cutoff.replace(day=1) - dt.timedelta(days=1)
     earlier = [(month_end, "the end of last month"), (_years_back(cutoff, 1), "a year earlier")]
     changes = _changes(now, [(at(d)[0], label) for d, label in earlier if first is not None and d >= first], kinds)
@@ -251,7 +262,13 @@ def aging_context(
     if len(over_90) and "ar_over_90_pct" in found and not found["ar_over_90_pct"].met:
         few = int((over_90.cumsum() < 0.6 * over_90.sum()).sum()) + 1
         notes.append(f"{few:,} of {len(over_90):,} families hold 60 % of the balance over 90 days.")
-    labels = {"ar_total": "A/R", "ar_over_90_pct": "The share of A/R over 90 days"}
+    labels = {
+        "ar_total": "A/R",
+        "ar_over_90_pct": "The share of A/R over 90 days",
+        "ar_months": "A/R in months of net production",
+        "ins_est": "The insurance estimate",
+        "patient_portion": "The patient portion",
+    }
     return Context(now, found, changes, findings(found, _labelled(changes, labels), notes))
 
 
@@ -265,7 +282,7 @@ def production_context(
 
     def at(a: dt.date, b: dt.date) -> dict[str, float]:
         row = production(data, a, b, **options).iloc[0]
-        return {k: float(row[k]) for k in ("net_production", "total_income", "collection_pct")}
+        return {k: float(row[k]) for k in ("gross_production", "net_production", "total_income", "collection_pct")}
 
     now = at(first_day, last_day)
     length = last_day - first_day
@@ -275,6 +292,7 @@ def production_context(
         ((_years_back(first_day, 1), _years_back(last_day, 1)), "the same period a year earlier"),
     ]
     kinds: Kinds = {
+        "gross_production": ("higher", "$"),
         "net_production": ("higher", "$"),
         "total_income": ("higher", "$"),
         "collection_pct": ("higher", "%"),
@@ -284,6 +302,7 @@ def production_context(
     )
     found = assess(now, targets or DEFAULT_TARGETS)
     labels = {
+        "gross_production": "Gross production",
         "net_production": "Net production",
         "total_income": "Collections",
         "collection_pct": "The collection rate",
@@ -292,30 +311,51 @@ def production_context(
 
 
 def recall_context(data: Frames, as_of: date | str, targets: Mapping[str, Target] | None = None) -> Context:
-    """Overdue recalls and hygiene reappointment (the last twelve months), now and a year earlier (where the
-    data reaches back), against the targets."""
+    """Recalls overdue, due and scheduled, hygiene reappointment and recall effectiveness (the last twelve
+    months, as the recall report counts them), now and a year earlier (where the data reaches back), against
+    the targets."""
     cutoff = day(as_of, "as-of date").date()
     first = _first_day(data)
 
     def at(when: dt.date) -> dict[str, float]:
         table = recall(data, when)
-        visits = hygiene_reappointment(data, _months_back(when, 12), when)
-        summary = recall_summary(table, visits)
-        return {"recalls_overdue": float(summary["overdue"]), "hygiene_reappointment_pct": summary["reappointment_pct"]}
+        start = _months_back(when, 12)
+        summary = recall_summary(table, hygiene_reappointment(data, start, when))
+        came_due = recall_effectiveness(data, start, when - dt.timedelta(days=60))
+        returned = 100 * float(came_due["returned"].mean()) if len(came_due) else float("nan")
+        return {
+            "recalls_overdue": float(summary["overdue"]),
+            "recalls_due": float(summary["due"]),
+            "recalls_scheduled": float(summary["scheduled"]),
+            "hygiene_reappointment_pct": summary["reappointment_pct"],
+            "recall_effectiveness_pct": returned,
+        }
 
     now = at(cutoff)
     year = _years_back(cutoff, 1)
-    kinds: Kinds = {"recalls_overdue": ("lower", "count"), "hygiene_reappointment_pct": ("higher", "%")}
+    kinds: Kinds = {
+        "recalls_overdue": ("lower", "count"),
+        "recalls_due": ("lower", "count"),
+        "recalls_scheduled": ("higher", "count"),
+        "hygiene_reappointment_pct": ("higher", "%"),
+        "recall_effectiveness_pct": ("higher", "%"),
+    }
     changes = _changes(now, [(at(year), "a year earlier")] if first is not None and year >= first else [], kinds)
     found = assess(now, targets or DEFAULT_TARGETS)
-    labels = {"recalls_overdue": "The number of overdue recalls", "hygiene_reappointment_pct": "Hygiene reappointment"}
+    labels = {
+        "recalls_overdue": "The number of overdue recalls",
+        "recalls_due": "Recalls due in 30 days and not scheduled",
+        "recalls_scheduled": "Scheduled recalls",
+        "hygiene_reappointment_pct": "Hygiene reappointment",
+        "recall_effectiveness_pct": "Recall effectiveness",
+    }
     return Context(now, found, changes, findings(found, _labelled(changes, labels)))
 
 
 def _changes(
     now: Mapping[str, float],
     earlier: Sequence[tuple[Mapping[str, float], str]],
-    kinds: Mapping[str, tuple[Literal["higher", "lower"], Literal["$", "%", "count"]]],
+    kinds: Mapping[str, tuple[Literal["higher", "lower"], Literal["$", "%", "count", "months"]]],
 ) -> dict[str, list[Change]]:
     out: dict[str, list[Change]] = {}
     for figures, label in earlier:
