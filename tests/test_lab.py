@@ -78,6 +78,8 @@ def test_update_report_leaves_one_report_for_the_new_values(browser: Any, lab: L
     assert picker.input_value() == "2026-10-31"  # the resolved default, not an empty box
     kpis = notebook.page.locator(".wb-kpis")
     assert kpis.count() == 1 and "October 31, 2026" in kpis.first.inner_text()
+    assert kpis.first.evaluate("e => getComputedStyle(e).display") == "flex"  # styled as in the HTML report
+    assert notebook.page.locator("mjx-container").count() == 0  # "$9,043 to $16,270" is money, not mathematics
 
     set_date(notebook, 0, "2026-06-30")
     notebook.page.get_by_role("button", name="Update report").click()

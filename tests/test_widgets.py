@@ -238,7 +238,8 @@ def test_under_papermill_the_controls_cell_shows_nothing(demo_url: str, tmp_path
         namespace, path = _report_namespace(name, demo_url, tmp_path)
         assert parameter_controls(namespace, str(path), interactive=False) is None
         widget = parameter_controls(namespace, str(path), interactive=True)
-        assert widget is not None and len(widget.children) == 3  # controls, button row, report panel
+        assert widget is not None and len(widget.children) == 4  # controls, button row, report panel, styles
+        assert ".wb-kpis" in widget.children[3].value
 
 
 # -- charts ----------------------------------------------------------------------------------------------

@@ -128,10 +128,11 @@ def aging_options_used(options: Mapping[str, Any], by: str) -> dict[str, str | N
 
 
 class _Html:
-    """An object Jupyter displays as HTML."""
+    """An object Jupyter displays as HTML. Money carries "$" signs: JupyterLab would typeset the text between
+    two of them as mathematics, so the markup is marked for MathJax to leave alone."""
 
     def __init__(self, markup: str) -> None:
-        self.markup = markup
+        self.markup = f'<div class="mathjax_ignore tex2jax_ignore">{markup}</div>'
 
     def _repr_html_(self) -> str:
         return self.markup

@@ -198,7 +198,17 @@ class ReportControls:
         grid = widgets.GridBox(
             list(self.controls.values()), layout=widgets.Layout(grid_template_columns="repeat(2, minmax(260px, 1fr))")
         )
-        return widgets.VBox([grid, widgets.HBox([self.update_button, self.status]), self.output])
+        return widgets.VBox([grid, widgets.HBox([self.update_button, self.status]), self.output, _report_styles()])
+
+
+def _report_styles() -> widgets.HTML:
+    """The report's own styles (key figure cards, what needs attention, lists), so that the report looks in
+    JupyterLab as it will in the HTML the dentist gets (the template carries them there)."""
+    from workbench.config import DEFAULT_BRAND_COLOR
+    from workbench.reports import resource_dir
+
+    css = (resource_dir("templates") / "workbench" / "workbench.css").read_text(encoding="utf-8")
+    return widgets.HTML(f"<style>:root {{ --wb-brand: {DEFAULT_BRAND_COLOR}; }}\n{css}</style>")
 
 
 def report_cells(notebook: Path, marker: str = MARKER) -> Callable[[], list[tuple[str, str]]]:
