@@ -51,10 +51,6 @@ def typed_options(report: str, defaults: Mapping[str, Any], given: Sequence[str]
     return out
 
 
-def _bad(name: str, item: str) -> bool:
-    raise UsageError(f"{name} must be name:number pairs, e.g. ar_over_90_pct:12, got {item!r}")
-
-
 def _typed(name: str, text: str, default: Any) -> Any:
     if name in CHOICES and text not in CHOICES[name]:
         raise UsageError(f"{name} must be one of {', '.join(CHOICES[name])}, got {text!r}")
@@ -72,9 +68,12 @@ def _typed(name: str, text: str, default: Any) -> Any:
     if isinstance(default, list):
         return [part.strip() for part in text.split(",") if part.strip()]
     if isinstance(default, dict):  # name:number pairs, e.g. targets=ar_over_90_pct:12,collection_pct:99
-        pairs = [part.partition(":") for part in text.split(",") if part.strip()]
-        try:
-            return {key.strip(): float(value) for key, sep, value in pairs if sep or _bad(name, key)}
-        except ValueError:
-            raise UsageError(f"{name} must be name:number pairs, got {text!r}") from None
+        out = {}
+        for part in filter(None, (p.strip() for p in text.split(","))):
+            key, _, value = part.partition(":")
+            try:
+                out[key.strip()] = float(value)
+            except ValueError:
+                raise UsageError(f"{name} must be name:number pairs, e.g. ar_over_90_pct:12, got {part!r}") from None
+        return out
     return text

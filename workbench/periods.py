@@ -7,7 +7,15 @@ from datetime import date, timedelta
 
 from workbench.errors import UsageError
 
-__all__ = ["Period", "month_ends", "parse_date", "resolve_as_of", "resolve_period", "trailing_months"]
+__all__ = [
+    "Period",
+    "month_ends",
+    "parse_date",
+    "resolve_as_of",
+    "resolve_period",
+    "trailing_months",
+    "years_back",
+]
 
 
 @dataclass(frozen=True)
@@ -61,3 +69,11 @@ def month_ends(end: date, months: int) -> list[date]:
         index = first.year * 12 + first.month - 1 + k + 1  # the month after month k
         out.append(min(date(index // 12, index % 12 + 1, 1) - timedelta(days=1), end))
     return out
+
+
+def years_back(when: date, years: int) -> date:
+    """The same day ``years`` earlier (February 29 falls back to February 28)."""
+    try:
+        return when.replace(year=when.year - years)
+    except ValueError:
+        return when.replace(year=when.year - years, day=28)

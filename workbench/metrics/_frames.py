@@ -11,7 +11,7 @@ from workbench.errors import SchemaError, UsageError
 from workbench.model import FrameProvider
 from workbench.periods import parse_date
 
-__all__ = ["Frames", "day", "provider_names", "table"]
+__all__ = ["Frames", "day", "full_name", "provider_names", "table"]
 
 Frames = FrameProvider | Mapping[str, pd.DataFrame]
 
@@ -33,6 +33,11 @@ def day(value: date | datetime | str | pd.Timestamp, what: str = "date") -> pd.T
     if not isinstance(value, date) or pd.isna(value):
         raise UsageError(f"bad {what} {value!r}: expected a date like 2026-10-31")
     return pd.Timestamp(value).normalize()
+
+
+def full_name(people: pd.DataFrame) -> pd.Series:
+    """ "Last, First" from a frame's last_name and first_name (either may be missing)."""
+    return (people["last_name"].fillna("") + ", " + people["first_name"].fillna("")).str.strip(", ")
 
 
 def provider_names(data: Frames, abbr: pd.Series) -> pd.Series:

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.errors import UsageError
-from workbench.metrics._frames import Frames, day, table
+from workbench.metrics._frames import Frames, day, full_name, table
 
 __all__ = [
     "AGING_COLUMNS",
@@ -429,7 +429,5 @@ def families_in_bucket(data: Frames, aged: pd.DataFrame, bucket: str) -> pd.Data
 def patient_names(data: Frames) -> pd.DataFrame:
     """patient_id, guarantor_id and "Last, First" of every patient."""
     patients = table(data, "patients")
-    name = patients["last_name"].fillna("") + ", " + patients["first_name"].fillna("")
-    return pd.DataFrame(
-        {"patient_id": patients["patient_id"], "guarantor_id": patients["guarantor_id"], "name": name.str.strip(", ")}
-    )
+    name = full_name(patients)
+    return pd.DataFrame({"patient_id": patients["patient_id"], "guarantor_id": patients["guarantor_id"], "name": name})

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, Literal
@@ -17,9 +17,11 @@ from workbench.metrics._frames import Frames, day, table
 from workbench.metrics.aging import aging, aging_summary
 from workbench.metrics.production import production
 from workbench.metrics.recall import hygiene_reappointment, recall, recall_effectiveness, recall_summary
+from workbench.periods import trailing_months, years_back
 
 __all__ = [
     "DEFAULT_TARGETS",
+    "FIGURES",
     "Assessment",
     "Change",
     "Context",
@@ -28,6 +30,7 @@ __all__ = [
     "assess",
     "compare",
     "findings",
+    "first_day_with_data",
     "production_context",
     "recall_context",
     "with_targets",
@@ -110,9 +113,6 @@ def assess(figures: Mapping[str, float], targets: Mapping[str, Target]) -> dict[
     }
 
 
-Kinds = Mapping[str, tuple[Literal["higher", "lower"], Literal["$", "%", "count", "months"]]]
-
-
 @dataclass(frozen=True)
 class Change:
     """A figure now against the same figure at an earlier time."""
@@ -147,7 +147,7 @@ def compare(
     now: Mapping[str, float],
     before: Mapping[str, float] | None,
     against: str,
-    kinds: Kinds,
+    kinds: Mapping[str, tuple[Literal["higher", "lower"], Literal["$", "%", "count", "months"]]],
 ) -> dict[str, Change]:
     """Each figure of ``kinds`` (name -> which way is better, unit) now against ``before``; none where the
     earlier figure is not there (the data does not reach back) or could not be computed."""
@@ -220,6 +220,33 @@ def _known(value: float) -> bool:
 
 
 @dataclass(frozen=True)
+class Figure:
+    """How a headline figure is spoken of: its name in a sentence, which way is better, its unit."""
+
+    label: str
+    better: Literal["higher", "lower"]
+    unit: Literal["$", "%", "count", "months"]
+
+
+FIGURES: dict[str, Figure] = {
+    "ar_total": Figure("A/R", "lower", "$"),
+    "ar_over_90_pct": Figure("The share of A/R over 90 days", "lower", "%"),
+    "ar_months": Figure("A/R in months of net production", "lower", "months"),
+    "ins_est": Figure("The insurance estimate", "lower", "$"),
+    "patient_portion": Figure("The patient portion", "lower", "$"),
+    "gross_production": Figure("Gross production", "higher", "$"),
+    "net_production": Figure("Net production", "higher", "$"),
+    "total_income": Figure("Collections", "higher", "$"),
+    "collection_pct": Figure("The collection rate", "higher", "%"),
+    "recalls_overdue": Figure("The number of overdue recalls", "lower", "count"),
+    "recalls_due": Figure("Recalls due in 30 days and not scheduled", "lower", "count"),
+    "recalls_scheduled": Figure("Scheduled recalls", "higher", "count"),
+    "hygiene_reappointment_pct": Figure("Hygiene reappointment", "higher", "%"),
+    "recall_effectiveness_pct": Figure("Recall effectiveness", "higher", "%"),
+}
+
+
+@dataclass(frozen=True)
 class Context:
     """What a report says around its headline figures."""
 
@@ -229,85 +256,83 @@ class Context:
     findings: list[str]
 
 
+def _context(
+    data: Frames,
+    now: Mapping[str, float],
+    earlier: Sequence[tuple[dt.date, Callable[[], Mapping[str, float]], str]],
+    targets: Mapping[str, Target] | None,
+    notes: Sequence[str] = (),
+) -> Context:
+    """The context of figures ``now``: each earlier time (its first day, its figures, what to call it) that
+    the data reaches back to, the targets, and the findings."""
+    first = first_day_with_data(data)
+    kinds = {name: (FIGURES[name].better, FIGURES[name].unit) for name in now}
+    changes: dict[str, list[Change]] = {}
+    for starts, figures, label in earlier:
+        if first is not None and starts >= first:
+            for name, change in compare(now, figures(), label, kinds).items():
+                changes.setdefault(name, []).append(change)
+    found = assess(now, targets or DEFAULT_TARGETS)
+    moved = [(FIGURES[name].label, change) for name, found_changes in changes.items() for change in found_changes]
+    return Context(dict(now), found, changes, findings(found, moved, notes))
+
+
 def aging_context(
     data: Frames, as_of: date | str, targets: Mapping[str, Target] | None = None, **options: Any
 ) -> Context:
-    """A/R, its share over 90 days and A/R in months of net production (the last three months' average), now,
-    at the previous month end and a year earlier (where the data reaches back), against the targets."""
+    """A/R, its share over 90 days, A/R in months of net production (the last three months' average), the
+    insurance estimate and the patient portion, now, at the previous month end and a year earlier (where
+    the data reaches back), against the targets."""
     cutoff = day(as_of, "as-of date").date()
-    first = _first_day(data)
 
     def at(when: dt.date) -> tuple[dict[str, float], pd.DataFrame]:
         aged = aging(data, when, **options)
         summary = aging_summary(aged)
-        net = float(production(data, _months_back(when, 3), when)["net_production"].iloc[0]) / 3
-        months = summary["total"] / net if net > 0 else float("nan")
-        figures = {"ar_total": summary["total"], "ar_over_90_pct": summary["over_90_pct"], "ar_months": months}
-        return {**figures, "ins_est": summary["ins_est"], "patient_portion": summary["patient_portion"]}, aged
+        net = float(production(data, trailing_months(when, 3).start, when)["net_production"].iloc[0]) / 3
+        return {
+            "ar_total": summary["total"],
+            "ar_over_90_pct": summary["over_90_pct"],
+            "ar_months": summary["total"] / net if net > 0 else float("nan"),
+            "ins_est": summary["ins_est"],
+            "patient_portion": summary["patient_portion"],
+        }, aged
 
     now, aged = at(cutoff)
-    kinds: Kinds = {
-        "ar_total": ("lower", "$"),
-        "ar_over_90_pct": ("lower", "%"),
-        "ar_months": ("lower", "months"),
-        "ins_est": ("lower", "$"),
-        "patient_portion": ("lower", "$"),
-    }
     month_end = cutoff.replace(day=1) - dt.timedelta(days=1)
-    earlier = [(month_end, "the end of last month"), (_years_back(cutoff, 1), "a year earlier")]
-    changes = _changes(now, [(at(d)[0], label) for d, label in earlier if first is not None and d >= first], kinds)
-    found = assess(now, targets or DEFAULT_TARGETS)
+    year_ago = years_back(cutoff, 1)
+    earlier = [
+        (month_end, lambda: at(month_end)[0], "the end of last month"),
+        (year_ago, lambda: at(year_ago)[0], "a year earlier"),
+    ]
     notes = []
     over_90 = aged.loc[aged["bal_over_90"] > 0, "bal_over_90"].sort_values(ascending=False)
-    if len(over_90) and "ar_over_90_pct" in found and not found["ar_over_90_pct"].met:
+    target = (targets or DEFAULT_TARGETS)["ar_over_90_pct"]
+    if len(over_90) and _known(now["ar_over_90_pct"]) and not target.met(now["ar_over_90_pct"]):
         few = int((over_90.cumsum() < 0.6 * over_90.sum()).sum()) + 1
         notes.append(f"{few:,} of {len(over_90):,} families hold 60 % of the balance over 90 days.")
-    labels = {
-        "ar_total": "A/R",
-        "ar_over_90_pct": "The share of A/R over 90 days",
-        "ar_months": "A/R in months of net production",
-        "ins_est": "The insurance estimate",
-        "patient_portion": "The patient portion",
-    }
-    return Context(now, found, changes, findings(found, _labelled(changes, labels), notes))
+    return _context(data, now, earlier, targets, notes)
 
 
 def production_context(
     data: Frames, start: date | str, end: date | str, targets: Mapping[str, Target] | None = None, **options: Any
 ) -> Context:
-    """Net production, collections and the collection rate for the period, against the previous period of
-    the same length and the same period a year earlier (where the data reaches back), and the targets."""
+    """Gross and net production, collections and the collection rate for the period, against the previous
+    period of the same length and the same period a year earlier (where the data reaches back), and the
+    targets."""
     first_day, last_day = day(start, "start date").date(), day(end, "end date").date()
-    first = _first_day(data)
 
     def at(a: dt.date, b: dt.date) -> dict[str, float]:
         row = production(data, a, b, **options).iloc[0]
         return {k: float(row[k]) for k in ("gross_production", "net_production", "total_income", "collection_pct")}
 
-    now = at(first_day, last_day)
-    length = last_day - first_day
     before = first_day - dt.timedelta(days=1)
+    previous = (before - (last_day - first_day), before)
+    year_ago = (years_back(first_day, 1), years_back(last_day, 1))
     earlier = [
-        ((before - length, before), "the previous period"),
-        ((_years_back(first_day, 1), _years_back(last_day, 1)), "the same period a year earlier"),
+        (previous[0], lambda: at(*previous), "the previous period"),
+        (year_ago[0], lambda: at(*year_ago), "the same period a year earlier"),
     ]
-    kinds: Kinds = {
-        "gross_production": ("higher", "$"),
-        "net_production": ("higher", "$"),
-        "total_income": ("higher", "$"),
-        "collection_pct": ("higher", "%"),
-    }
-    changes = _changes(
-        now, [(at(*span), label) for span, label in earlier if first is not None and span[0] >= first], kinds
-    )
-    found = assess(now, targets or DEFAULT_TARGETS)
-    labels = {
-        "gross_production": "Gross production",
-        "net_production": "Net production",
-        "total_income": "Collections",
-        "collection_pct": "The collection rate",
-    }
-    return Context(now, found, changes, findings(found, _labelled(changes, labels)))
+    return _context(data, at(first_day, last_day), earlier, targets)
 
 
 def recall_context(data: Frames, as_of: date | str, targets: Mapping[str, Target] | None = None) -> Context:
@@ -315,74 +340,25 @@ def recall_context(data: Frames, as_of: date | str, targets: Mapping[str, Target
     months, as the recall report counts them), now and a year earlier (where the data reaches back), against
     the targets."""
     cutoff = day(as_of, "as-of date").date()
-    first = _first_day(data)
 
     def at(when: dt.date) -> dict[str, float]:
-        table = recall(data, when)
-        start = _months_back(when, 12)
-        summary = recall_summary(table, hygiene_reappointment(data, start, when))
+        start = trailing_months(when, 12).start
+        summary = recall_summary(recall(data, when), hygiene_reappointment(data, start, when))
         came_due = recall_effectiveness(data, start, when - dt.timedelta(days=60))
-        returned = 100 * float(came_due["returned"].mean()) if len(came_due) else float("nan")
         return {
             "recalls_overdue": float(summary["overdue"]),
             "recalls_due": float(summary["due"]),
             "recalls_scheduled": float(summary["scheduled"]),
             "hygiene_reappointment_pct": summary["reappointment_pct"],
-            "recall_effectiveness_pct": returned,
+            "recall_effectiveness_pct": 100 * float(came_due["returned"].mean()) if len(came_due) else float("nan"),
         }
 
-    now = at(cutoff)
-    year = _years_back(cutoff, 1)
-    kinds: Kinds = {
-        "recalls_overdue": ("lower", "count"),
-        "recalls_due": ("lower", "count"),
-        "recalls_scheduled": ("higher", "count"),
-        "hygiene_reappointment_pct": ("higher", "%"),
-        "recall_effectiveness_pct": ("higher", "%"),
-    }
-    changes = _changes(now, [(at(year), "a year earlier")] if first is not None and year >= first else [], kinds)
-    found = assess(now, targets or DEFAULT_TARGETS)
-    labels = {
-        "recalls_overdue": "The number of overdue recalls",
-        "recalls_due": "Recalls due in 30 days and not scheduled",
-        "recalls_scheduled": "Scheduled recalls",
-        "hygiene_reappointment_pct": "Hygiene reappointment",
-        "recall_effectiveness_pct": "Recall effectiveness",
-    }
-    return Context(now, found, changes, findings(found, _labelled(changes, labels)))
+    year_ago = years_back(cutoff, 1)
+    return _context(data, at(cutoff), [(year_ago, lambda: at(year_ago), "a year earlier")], targets)
 
 
-def _changes(
-    now: Mapping[str, float],
-    earlier: Sequence[tuple[Mapping[str, float], str]],
-    kinds: Mapping[str, tuple[Literal["higher", "lower"], Literal["$", "%", "count", "months"]]],
-) -> dict[str, list[Change]]:
-    out: dict[str, list[Change]] = {}
-    for figures, label in earlier:
-        for name, change in compare(now, figures, label, kinds).items():
-            out.setdefault(name, []).append(change)
-    return out
-
-
-def _labelled(changes: Mapping[str, list[Change]], labels: Mapping[str, str]) -> list[tuple[str, Change]]:
-    return [(labels[name], change) for name, found in changes.items() for change in found]
-
-
-def _first_day(data: Frames) -> dt.date | None:
+def first_day_with_data(data: Frames) -> dt.date | None:
     """The practice's first day with data (its first completed procedure)."""
     procs = table(data, "procedures")
     dated = procs.loc[procs["status"] == "completed", "date"].dropna()
     return dated.min().date() if len(dated) else None
-
-
-def _months_back(when: dt.date, months: int) -> dt.date:
-    """The first day of the ``months`` calendar months ending with ``when``'s month."""
-    index = when.year * 12 + when.month - 1 - (months - 1)
-    return dt.date(index // 12, index % 12 + 1, 1)
-
-
-def _years_back(when: dt.date, years: int) -> dt.date:
-    try:
-        return when.replace(year=when.year - years)
-    except ValueError:  # February 29
-        return when.replace(year=when.year - years, day=28)

@@ -10,7 +10,7 @@ import pandas as pd
 
 from workbench.errors import UsageError
 from workbench.metrics._frames import Frames, day, provider_names, table
-from workbench.metrics.aging import PAID_CLAIMPROC_STATUSES
+from workbench.metrics.aging import PAID_CLAIMPROC_STATUSES, patient_names
 
 __all__ = [
     "GROUPS",
@@ -157,8 +157,7 @@ def completed_procedures(
         done = done[done["provider_id"].isin(list(providers))]
     if clinics is not None:
         done = done[done["clinic_id"].isin(list(clinics))]
-    patients = table(data, "patients").set_index("patient_id")
-    names = (patients["last_name"].fillna("") + ", " + patients["first_name"].fillna("")).str.strip(", ")
+    names = patient_names(data).set_index("patient_id")["name"]
     abbr = table(data, "providers").set_index("provider_id")["abbr"]
     out = pd.DataFrame(
         {

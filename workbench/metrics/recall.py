@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.errors import UsageError
-from workbench.metrics._frames import Frames, day, table
+from workbench.metrics._frames import Frames, day, full_name, table
 
 __all__ = [
     "HYGIENE_CODES",
@@ -139,8 +139,7 @@ def outreach_list(table: pd.DataFrame, n: int | None = 25) -> pd.DataFrame:
     ``n``; all of them with ``n=None``)."""
     overdue = table[table["status"] == "overdue"].sort_values(["days_overdue", "patient_id"], ascending=[False, True])
     overdue = overdue if n is None else overdue.head(n)
-    name = overdue["last_name"].fillna("") + ", " + overdue["first_name"].fillna("")
-    return overdue.assign(patient=name.str.strip(", "))[
+    return overdue.assign(patient=full_name(overdue))[
         ["patient_id", "patient", "phone", "recall_type", "date_previous", "date_due", "days_overdue"]
     ].reset_index(drop=True)
 
@@ -151,8 +150,7 @@ def recall_rows(table: pd.DataFrame, status: str) -> pd.DataFrame:
     if status not in RECALL_STATUSES:
         raise UsageError(f"unknown recall status {status!r}; choose from {', '.join(RECALL_STATUSES)}")
     rows = table[table["status"] == status].sort_values("date_due")
-    name = (rows["last_name"].fillna("") + ", " + rows["first_name"].fillna("")).str.strip(", ")
-    return rows.assign(patient=name)[
+    return rows.assign(patient=full_name(rows))[
         ["patient_id", "patient", "phone", "recall_type", "date_previous", "date_due", "date_scheduled"]
     ].reset_index(drop=True)
 

@@ -163,19 +163,19 @@ def _pyodbc_connection(settings: OdbcSettings) -> Any:
         import pyodbc
     except ImportError as exc:  # the shared library libodbc is missing
         raise SourceError(f"pyodbc cannot load the ODBC driver manager ({exc}); install unixODBC") from None
-    known = (
-        settings.speaks_mysql()
-        or settings.connection_string in _DBMS
-        or _dsn_driver(_attributes(settings.connection_string).get("dsn", ""))
-    )
+    def connect() -> Any:
+        return pyodbc.connect(settings.full_connection_string(), autocommit=True, readonly=True, timeout=15)
+
+    attrs = _attributes(settings.connection_string)
+    known = "driver" in attrs or settings.connection_string in _DBMS or _dsn_driver(attrs.get("dsn", ""))
     try:
-        conn = pyodbc.connect(settings.full_connection_string(), autocommit=True, readonly=True, timeout=15)
-        if not known:  # a DSN: ask the driver which DBMS it reaches, once per connection string
+        conn = connect()
+        if not known:  # a DSN the driver manager does not list: ask the driver once which DBMS it reaches
             dbms = str(conn.getinfo(pyodbc.SQL_DBMS_NAME) or "").lower()
             _DBMS[settings.connection_string] = "mysql" in dbms or "mariadb" in dbms
             if settings.speaks_mysql():  # open again, read-only from the first statement (InitStmt)
                 conn.close()
-                conn = pyodbc.connect(settings.full_connection_string(), autocommit=True, readonly=True, timeout=15)
+                conn = connect()
     except pyodbc.Error as exc:
         raise SourceError(f"cannot connect to {settings.shown}: {_scrub(str(exc), settings)}") from None
     return conn
