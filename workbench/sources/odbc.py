@@ -163,6 +163,7 @@ def _pyodbc_connection(settings: OdbcSettings) -> Any:
         import pyodbc
     except ImportError as exc:  # the shared library libodbc is missing
         raise SourceError(f"pyodbc cannot load the ODBC driver manager ({exc}); install unixODBC") from None
+
     def connect() -> Any:
         return pyodbc.connect(settings.full_connection_string(), autocommit=True, readonly=True, timeout=15)
 
