@@ -220,10 +220,10 @@ def set_date(notebook: Notebook, index: int, value: str) -> None:
     picker.dispatch_event("change")
 
 
-def click_bar(notebook: Notebook, index: int = 0) -> None:
-    """Click the ``index``-th bar of the first chart as a person does: scrolled into view, in its middle
+def click_bar(notebook: Notebook, index: int = 0, chart: int = 0) -> None:
+    """Click the ``index``-th bar of the ``chart``-th chart as a person does: scrolled into view, in its middle
     (plotly takes the click on the layer over the bars, so the mouse goes to the bar's place)."""
-    bar = notebook.page.locator(".wb-chart .bars .point path").nth(index)
+    bar = notebook.page.locator(".wb-chart").nth(chart).locator(".bars .point path").nth(index)
     bar.scroll_into_view_if_needed()
     box = bar.bounding_box()
     assert box is not None

@@ -41,11 +41,11 @@ def _production_points(notebook: Notebook) -> int:
 def test_explorer_charts_draw_and_follow_a_change(browser: Any, lab: Lab, name: str, tmp_path: Path) -> None:
     notebook = Notebook(browser, lab, name)
     started = notebook.run_all()
-    first = notebook.wait_for_charts(3, since=started)
+    first = notebook.wait_for_charts(6, since=started)
     notebook.wait_until_idle()
     lab.timings.setdefault(f"{name}: Run All to first chart (s)", round(first, 2))
     charts = notebook.charts()
-    assert len(charts) == 3 and all(c["traces"] >= 1 and c["marks"] >= 1 for c in charts), charts
+    assert len(charts) == 6 and all(c["traces"] >= 1 and c["marks"] >= 1 for c in charts), charts
     before = _production_points(notebook)
     assert before == 24  # 12 months of gross and net production bars
 
@@ -63,6 +63,10 @@ def test_explorer_charts_draw_and_follow_a_change(browser: Any, lab: Lab, name: 
     rows.wait_for(timeout=WAIT_MS)
     assert "Procedures completed July 1, 2026 – July 31, 2026" in rows.inner_text()
     assert notebook.page.locator(".wb-rows tbody tr").count() > 5
+
+    # the claims chart (the fourth) drills down too: its last bar is the claims over 90 days
+    click_bar(notebook, index=3, chart=3)
+    notebook.page.get_by_text("Claims outstanding Over 90 days on").wait_for(timeout=WAIT_MS)
 
     assert notebook.error_outputs() == []
     assert notebook.errors == []

@@ -236,7 +236,9 @@ def test_reports_open_with_what_needs_attention_targets_and_comparisons(rendered
     assert attention is not None and attention.find_previous("div", class_="wb-kpis") is None  # at the top
     assert 1 <= len(attention.select("li")) <= 5
     targets = [t.get_text() for t in soup.select(".wb-kpi-target")]
-    assert targets and all(re.fullmatch(r"target at (most|least) [\d.]+ (%|months): (met|not met)", t) for t in targets)
+    assert targets and all(
+        re.fullmatch(r"target at (most|least) [\d.]+( %| months| days)?: (met|not met)", t) for t in targets
+    )
     changes = [c.get_text() for c in soup.select(".wb-kpi-change")]
     assert changes and all(re.search(r"(▲|▼) .* vs |same as ", c) for c in changes)
 

@@ -24,6 +24,7 @@ from workbench.practice import Practice
 from workbench.simulators import Fault, FaultPlan, serve
 from workbench.simulators import ascend_api as ascend_sim
 from workbench.simulators import opendental_api as od_sim
+from workbench.sources.ascend_api import RESOURCES as ASCEND_RESOURCES
 from workbench.sources.ascend_api import AscendAPI, parse_ascend_url
 from workbench.sources.opendental_api import OpenDentalAPI, ShortQueryReader, inline_params, parse_api_url
 from workbench.sources.opendental_sql import sqlite_source
@@ -116,7 +117,7 @@ def test_ascend_gives_the_sql_sources_frames_for_what_it_carries(demo_db: Path) 
         got = api.read(list(model.TABLES))
         assert_frame_equal(api.stored_aging(), sql.stored_aging())
     for table in model.TABLES:
-        if table == "recalls":  # not among Ascend's resources
+        if table not in ASCEND_RESOURCES:  # recalls, claims, plans, referrals: not among Ascend's resources
             assert got[table].empty
             continue
         assert_frame_equal(got[table], want[table], obj=table)
@@ -177,7 +178,7 @@ def test_incremental_refresh_pulls_changes_and_finds_deletions(system: str, offi
         incremental_calls = source.client.requests - calls
         want = sqlite_source(office_db).read(list(model.TABLES))
         for table in model.TABLES:
-            if system == "ascend" and table == "recalls":
+            if system == "ascend" and table not in ASCEND_RESOURCES:
                 continue
             got = practice.store.load(table)
             assert_frame_equal(got, want[table], obj=table)
@@ -255,7 +256,7 @@ def test_ascend_recovers_from_transient_faults(demo_db: Path, fault: Fault) -> N
     assert fault.struck == fault.times
     assert api.tokens_fetched == (2 if fault.kind == "expire_token" else 1)
     for table in model.TABLES:
-        if table != "recalls":
+        if table in ASCEND_RESOURCES:
             assert_frame_equal(got[table], want[table], obj=table)
 
 

@@ -10,7 +10,15 @@ import nbformat
 import pytest
 from bs4 import BeautifulSoup
 
-from workbench.metrics import aging, completed_procedures, production, recall
+from workbench.metrics import (
+    aging,
+    completed_procedures,
+    new_patients,
+    outstanding_claims,
+    production,
+    recall,
+    unscheduled_treatment,
+)
 from workbench.reports import resource_dir
 from workbench.widgets import Explorer
 
@@ -71,6 +79,25 @@ def test_clicking_a_bar_lists_the_rows_behind_it(explorer: Explorer, demo_frames
     explorer.recall_chart.clicked = {"curve": 0, "index": 0, "customdata": "overdue", "click": 1}
     overdue = (recall(demo_frames, date(2026, 10, 31))["status"] == "overdue").sum()
     assert f"Recalls overdue on October 31, 2026: {overdue:,} patients" in explorer.recall_rows.value
+
+    claims = outstanding_claims(demo_frames, date(2026, 10, 31))
+    explorer.claims_chart.clicked = {"curve": 0, "index": 0, "customdata": "0-30", "click": 1}
+    recent = claims[claims["age"] == "0-30"]
+    listed = BeautifulSoup(explorer.claims_rows.value, "html.parser")
+    assert len(listed.select("tbody tr")) == len(recent) > 0
+    assert f"${recent['expected'].sum():,.0f} expected" in listed.text
+
+    waiting = unscheduled_treatment(demo_frames, date(2026, 10, 31))
+    category = waiting.groupby("category")["fee"].sum().idxmax()
+    explorer.treatment_chart.clicked = {"curve": 0, "index": 0, "customdata": category, "click": 1}
+    listed = BeautifulSoup(explorer.treatment_rows.value, "html.parser")
+    mine = waiting[waiting["category"] == category]
+    assert len(listed.select("tbody tr")) == mine["patient_id"].nunique() > 0
+
+    new = new_patients(demo_frames, explorer.start.value, explorer.end.value)
+    explorer.patients_chart.clicked = {"curve": 0, "index": 0, "customdata": "2026-09-01", "click": 1}
+    september = new[new["first_visit"].dt.month == 9]
+    assert f"New patients in September 2026: {len(september):,}" in explorer.patients_rows.value
 
     explorer.start.value = date(2026, 1, 1)  # a change of the controls clears lists that no longer apply
     assert explorer.production_rows.value == explorer.aging_rows.value == ""
@@ -145,7 +172,7 @@ def test_explore_notebook_runs_headless(demo_url: str, tmp_path: Path) -> None:
     assert "application/vnd.jupyter.widget-view+json" in mimetypes  # the explorer displayed as a widget
     state = executed.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
     charts = [m["state"] for m in state.values() if "figure" in m["state"]]
-    assert len(charts) == 3 and all(c["figure"]["data"] for c in charts)  # the figures are saved ...
+    assert len(charts) == 6 and all(c["figure"]["data"] for c in charts)  # the figures are saved ...
     assert out.stat().st_size < 2_000_000 and "* plotly.js" not in out.read_text()  # ... plotly.js is not
 
 

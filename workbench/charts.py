@@ -7,7 +7,16 @@ from datetime import date
 import pandas as pd
 import plotly.graph_objects as go
 
-__all__ = ["PALETTE", "aging_buckets", "ar_trend", "bar_by_group", "production_trend", "recall_status"]
+__all__ = [
+    "PALETTE",
+    "aging_buckets",
+    "ar_trend",
+    "bar_by_group",
+    "claim_ages",
+    "new_patients_trend",
+    "production_trend",
+    "recall_status",
+]
 
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#CC79A7", "#F0E442", "#000000"]
 BUCKET_LABELS = {
@@ -133,19 +142,24 @@ def production_trend(monthly: pd.DataFrame, through: date | None = None) -> go.F
             showlegend=False,
             hovertemplate=f"%{{x|%b}} 1–{through.day}: $%{{y:,.0f}}<extra>Collections so far</extra>",
         )
-        fig.add_annotation(
-            x=x.iloc[-1],
-            y=1,
-            yref="paper",
-            yanchor="bottom",
-            showarrow=False,
-            text=f"{through:%b} 1–{through.day}: partial month",
-            font={"size": 11, "color": "#555"},
-        )
+        _label_partial(fig, x.iloc[-1], through)
     fig.update_layout(barmode="group")
     fig.update_yaxes(tickprefix="$", tickformat=",.0f")
     fig.update_xaxes(dtick="M1", tickformat="%b\n%Y")
     return fig
+
+
+def _label_partial(fig: go.Figure, month: pd.Timestamp, through: date) -> None:
+    """ "Dec 1–5: partial month" above the last month's bars."""
+    fig.add_annotation(
+        x=month,
+        y=1,
+        yref="paper",
+        yanchor="bottom",
+        showarrow=False,
+        text=f"{through:%b} 1–{through.day}: partial month",
+        font={"size": 11, "color": "#555"},
+    )
 
 
 def _partial_last_month(months: pd.Series, through: date | None) -> list[bool]:
@@ -167,6 +181,7 @@ def bar_by_group(
     fig.add_bar(
         x=data[value],
         y=data[group].astype(str),
+        customdata=data[group].astype(str),
         orientation="h",
         marker_color=PALETTE[0],
         hovertemplate=f"%{{y}}: {fmt}<extra></extra>",
@@ -194,4 +209,46 @@ def recall_status(table: pd.DataFrame) -> go.Figure:
         hovertemplate="%{x}: %{y:,} patients<extra></extra>",
     )
     fig.update_yaxes(tickformat=",d", rangemode="nonnegative")
+    return fig
+
+
+def claim_ages(by_age: pd.DataFrame) -> go.Figure:
+    """What insurance is expected to pay on outstanding claims, per age band (``metrics.claims_by_age``)."""
+    fig = _figure("Expected from insurance, by days since the claim was sent")
+    fig.add_bar(
+        x=[f"{age} days" for age in by_age["age"]],
+        y=by_age["expected"],
+        customdata=by_age["age"],
+        marker_color=PALETTE[:4],
+        text=[f"${v:,.0f} ({n:,})" for v, n in zip(by_age["expected"], by_age["claims"], strict=True)],
+        textposition="outside",
+        hovertemplate="%{x}: $%{y:,.2f}<extra></extra>",
+    )
+    fig.update_yaxes(tickprefix="$", tickformat=",.0f", rangemode="nonnegative")
+    return fig
+
+
+SOURCE_KINDS = {"other": "Marketing and other", "patient": "Patients", "doctor": "Doctors", "none": "Not recorded"}
+
+
+def new_patients_trend(monthly: pd.DataFrame, through: date | None = None) -> go.Figure:
+    """New patients per month, stacked by the kind of source that sent them (``metrics.new_patients_by_month``);
+    a partial last month hatched, as in the production trend."""
+    fig = _figure("New patients by month and source")
+    partial = _partial_last_month(monthly["month"], through)
+    pattern = {"shape": ["/" if p else "" for p in partial], "solidity": 0.35}
+    for color, (kind, label) in zip(PALETTE, SOURCE_KINDS.items(), strict=False):
+        fig.add_bar(
+            x=monthly["month"],
+            y=monthly[kind],
+            name=label,
+            marker={"color": color if kind != "none" else "#999999", "pattern": pattern},
+            customdata=monthly["month"].dt.strftime("%Y-%m-%d"),
+            hovertemplate=f"%{{x|%b %Y}}: %{{y:,}}<extra>{label}</extra>",
+        )
+    if through is not None and partial and partial[-1]:
+        _label_partial(fig, monthly["month"].iloc[-1], through)
+    fig.update_layout(barmode="stack")
+    fig.update_yaxes(tickformat=",d", rangemode="nonnegative")
+    fig.update_xaxes(dtick="M1", tickformat="%b\n%Y")
     return fig

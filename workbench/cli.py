@@ -61,7 +61,7 @@ def demo(
     redact: RedactOpt = False,
     cache_dir: CacheOpt = None,
 ) -> None:
-    """Generate the demo practice (if needed) and write its three reports as HTML."""
+    """Generate the demo practice (if needed) and write every report as HTML."""
     import time
 
     from workbench.practice import connect
@@ -87,11 +87,13 @@ def demo(
 
 @app.command()
 def report(
-    name: Annotated[str, typer.Argument(help="aging, production or recall.")],
+    name: Annotated[str, typer.Argument(help="aging, production, recall, claims, treatment or patients.")],
     source: SourceOpt,
-    as_of: Annotated[str | None, typer.Option("--as-of", help="As-of date YYYY-MM-DD (aging, recall).")] = None,
-    start: Annotated[str | None, typer.Option(help="Period start YYYY-MM-DD (production).")] = None,
-    end: Annotated[str | None, typer.Option(help="Period end YYYY-MM-DD (production).")] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="As-of date YYYY-MM-DD (aging, recall, claims, treatment).")
+    ] = None,
+    start: Annotated[str | None, typer.Option(help="Period start YYYY-MM-DD (production, patients).")] = None,
+    end: Annotated[str | None, typer.Option(help="Period end YYYY-MM-DD (production, patients).")] = None,
     out_dir: OutOpt = Path("reports"),
     title: Annotated[str | None, typer.Option(help="Report title shown in the header.")] = None,
     redact: RedactOpt = False,

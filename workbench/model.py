@@ -21,8 +21,12 @@ __all__ = [
     "ADJUSTMENT_KINDS",
     "APPOINTMENT_STATUSES",
     "CLAIMPROC_STATUSES",
+    "CLAIM_STATUSES",
+    "CLAIM_TYPES",
     "PATIENT_STATUSES",
     "PROCEDURE_STATUSES",
+    "REFERRAL_DIRECTIONS",
+    "REFERRAL_KINDS",
     "SCHEMA_VERSION",
     "TABLES",
     "FrameProvider",
@@ -34,7 +38,9 @@ __all__ = [
     "validate",
 ]
 
-SCHEMA_VERSION = 4  # 2: procedures.date_planned; 3: cache manifest with change files and watermarks; 4: has_zip
+# 2: procedures.date_planned; 3: cache manifest with change files and watermarks; 4: has_zip;
+# 5: claims, carriers, insurance plans, patient plans, referral sources and patient referrals
+SCHEMA_VERSION = 5
 
 PATIENT_STATUSES = ("patient", "nonpatient", "inactive", "archived", "deleted", "deceased", "prospective")
 PROCEDURE_STATUSES = (
@@ -71,6 +77,11 @@ CLAIMPROC_STATUSES = (
     "ins_hist",
 )
 ADJUSTMENT_KINDS = ("production", "collection")
+# Open Dental's claim.ClaimStatus letters U, H, W, S, R, I (P, "probably sent", is no longer written)
+CLAIM_STATUSES = ("unsent", "hold", "waiting", "probably_sent", "sent", "received", "hold_in_process")
+CLAIM_TYPES = ("primary", "secondary", "preauth", "other", "capitation", "medical")
+REFERRAL_DIRECTIONS = ("to", "from", "custom")  # refattach.RefType 0, 1, 2
+REFERRAL_KINDS = ("doctor", "patient", "other")
 
 Dtype = np.dtype[Any] | ExtensionDtype
 ID: Dtype = pd.Int64Dtype()
@@ -217,6 +228,62 @@ TABLES: dict[str, TableSpec] = {
                 "date_scheduled": DATE,
                 "interval_months": COUNT,
                 "disabled": FLAG,
+            },
+        ),
+        TableSpec(
+            "claims",
+            {
+                "claim_id": ID,
+                "patient_id": ID,
+                "provider_id": ID,  # treating provider
+                "clinic_id": ID,
+                "plan_id": ID,
+                "carrier_id": ID,
+                "claim_type": _enum(CLAIM_TYPES),
+                "status": _enum(CLAIM_STATUSES),
+                "date_service": DATE,
+                "date_sent": DATE,
+                "date_received": DATE,
+                "billed": MONEY,
+                "ins_pay_est": MONEY,
+                "ins_paid": MONEY,
+                "write_off": MONEY,
+            },
+        ),
+        TableSpec("carriers", {"carrier_id": ID, "name": TEXT, "phone": TEXT}),
+        TableSpec(
+            "insurance_plans",
+            {
+                "plan_id": ID,
+                "carrier_id": ID,
+                "group_name": TEXT,
+                "annual_max": MONEY,  # individual annual maximum (null: not entered)
+                "renew_month": COUNT,  # month the benefit year starts (1: calendar year)
+            },
+        ),
+        TableSpec(
+            "patient_plans",
+            {
+                "patient_plan_id": ID,
+                "patient_id": ID,
+                "plan_id": ID,
+                "subscriber_id": ID,
+                "ordinal": COUNT,  # 1: primary, 2: secondary, ...
+            },
+        ),
+        TableSpec(
+            "referral_sources",
+            {"referral_source_id": ID, "name": TEXT, "kind": _enum(REFERRAL_KINDS), "patient_id": ID},
+        ),
+        TableSpec(
+            "patient_referrals",
+            {
+                "patient_referral_id": ID,
+                "patient_id": ID,
+                "referral_source_id": ID,
+                "direction": _enum(REFERRAL_DIRECTIONS),
+                "date": DATE,
+                "order": COUNT,
             },
         ),
     ]

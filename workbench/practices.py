@@ -3,7 +3,7 @@
     [[practice]]
     name = "maple-grove"                      # letters, digits, - and _: it names the output folder
     source = "opendental+odbc:DSN=MapleGrove;UID=reader?password_env=MAPLE_GROVE_DB_PASSWORD"
-    reports = ["aging", "production", "recall"]   # default: all three
+    reports = ["aging", "production", "recall"]   # default: every report
     color = "#1f6f4a"                         # optional branding
     logo = "logos/maple-grove.png"            # relative to the practices file
     redact = false
@@ -39,7 +39,7 @@ KEYS = {"name", "source", "reports", "color", "logo", "redact", "schedule", "tim
 class PracticeConfig:
     name: str
     source: str
-    reports: tuple[str, ...] = ("aging", "production", "recall")
+    reports: tuple[str, ...] = ("aging", "production", "recall", "claims", "treatment", "patients")
     color: str = DEFAULT_BRAND_COLOR
     logo: Path | None = None
     redact: bool = False

@@ -9,7 +9,7 @@ import pandas as pd
 
 from workbench.practice import Practice
 
-__all__ = ["RedactedPractice", "pseudonym", "redact_patients"]
+__all__ = ["RedactedPractice", "pseudonym", "redact_patients", "redact_referral_sources"]
 
 
 def pseudonym(patient_id: int, salt: str) -> str:
@@ -29,8 +29,19 @@ def redact_patients(patients: pd.DataFrame, salt: str) -> pd.DataFrame:
     return out
 
 
+def redact_referral_sources(sources: pd.DataFrame, salt: str) -> pd.DataFrame:
+    """Referral sources with the patients among them (a patient who referred a friend) named by pseudonym."""
+    out = sources.copy()
+    people = out["kind"] == "patient"
+    out.loc[people, "name"] = [
+        pseudonym(int(p), salt) if pd.notna(p) else "A patient" for p in out.loc[people, "patient_id"]
+    ]
+    return out
+
+
 class RedactedPractice(Practice):
-    """A practice whose patients frame is redacted; every other table is served unchanged."""
+    """A practice whose patients (and patients named as referral sources) are redacted; every other table is
+    served unchanged."""
 
     def __init__(self, practice: Practice) -> None:
         super().__init__(practice.source, practice.store)
@@ -38,4 +49,8 @@ class RedactedPractice(Practice):
 
     def frame(self, name: str) -> pd.DataFrame:
         frame = super().frame(name)
-        return redact_patients(frame, self._salt) if name == "patients" else frame
+        if name == "patients":
+            return redact_patients(frame, self._salt)
+        if name == "referral_sources":
+            return redact_referral_sources(frame, self._salt)
+        return frame

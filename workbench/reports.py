@@ -39,6 +39,9 @@ REPORTS: dict[str, ReportSpec] = {
         ReportSpec("aging", "aging.ipynb", "Accounts Receivable Aging", "as_of"),
         ReportSpec("production", "production.ipynb", "Production & Income", "period"),
         ReportSpec("recall", "recall.ipynb", "Recall & Hygiene", "as_of"),
+        ReportSpec("claims", "claims.ipynb", "Outstanding Insurance Claims", "as_of"),
+        ReportSpec("treatment", "treatment.ipynb", "Unscheduled Treatment", "as_of"),
+        ReportSpec("patients", "patients.ipynb", "New Patients & Referrals", "period"),
     ]
 }
 

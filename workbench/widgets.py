@@ -19,7 +19,7 @@ import ipywidgets as widgets
 import pandas as pd
 import plotly.graph_objects as go
 
-from workbench import charts, metrics
+from workbench import charts, metrics, model
 from workbench.chart_widget import Chart
 from workbench.errors import WorkbenchError
 from workbench.formatting import long_date, money, pct
@@ -33,9 +33,10 @@ __all__ = ["Explorer"]
 
 
 class Explorer:
-    """Practice, period, providers and clinic controls over production, aging and recall charts; clicking a
-    bar lists the rows behind it (procedures of a month, families of an aging bucket, patients of a recall
-    status) under its chart."""
+    """Practice, period, providers and clinic controls over production, aging, recall, claims, unscheduled
+    treatment and new patient charts; clicking a bar lists the rows behind it (procedures of a month, families
+    of an aging bucket, patients of a recall status, claims of an age band, patients with treatment of a
+    category, new patients of a month) under its chart."""
 
     def __init__(
         self,
@@ -61,15 +62,18 @@ class Explorer:
         )
         self.active_only = widgets.Checkbox(description="Leave out inactive and archived families", indent=False)
         self.refresh_button = widgets.Button(description="Refresh data", icon="refresh")
-        self.progress = widgets.IntProgress(value=0, min=0, max=9, description="Refresh")
+        self.progress = widgets.IntProgress(value=0, min=0, max=len(model.TABLES), description="Refresh")
         self.notice = widgets.HTML(problem)  # a practices file that cannot be read stays said
         self.status = widgets.HTML()
         self.summary = widgets.HTML()
         self.production_chart, self.aging_chart, self.recall_chart = Chart(), Chart(), Chart()
         self.production_rows, self.aging_rows, self.recall_rows = widgets.HTML(), widgets.HTML(), widgets.HTML()
         self.production_figure = self.aging_figure = self.recall_figure = go.Figure()
+        self.claims_chart, self.treatment_chart, self.patients_chart = Chart(), Chart(), Chart()
+        self.claims_rows, self.treatment_rows, self.patients_rows = widgets.HTML(), widgets.HTML(), widgets.HTML()
+        self.claims_figure = self.treatment_figure = self.patients_figure = go.Figure()
         self.practice: Practice | None = None
-        self._aged = self._recalls = pd.DataFrame()
+        self._aged = self._recalls = self._claims = self._treatment = self._new = pd.DataFrame()
         self._quiet = False
         self.open(source)
         for control in (self.start, self.end, self.providers, self.clinic, self.balances, self.active_only):
@@ -80,6 +84,9 @@ class Explorer:
         self.production_chart.observe(lambda change: self.show_procedures(change["new"]), names="clicked")
         self.aging_chart.observe(lambda change: self.show_families(change["new"]), names="clicked")
         self.recall_chart.observe(lambda change: self.show_recalls(change["new"]), names="clicked")
+        self.claims_chart.observe(lambda change: self.show_claims(change["new"]), names="clicked")
+        self.treatment_chart.observe(lambda change: self.show_treatment(change["new"]), names="clicked")
+        self.patients_chart.observe(lambda change: self.show_new_patients(change["new"]), names="clicked")
 
     def open(self, source: str) -> None:
         """Switch to the practice at ``source`` and reset the controls to its data."""
@@ -134,16 +141,38 @@ class Explorer:
         self._recalls = metrics.recall(self.practice, end)
         aged = metrics.aging_summary(self._aged)
         due = self._recalls["status"].value_counts()
+        self._claims = _within(metrics.outstanding_claims(self.practice, end), providers, clinics)
+        self._treatment = _within(metrics.unscheduled_treatment(self.practice, end), providers, clinics)
+        patient_clinic = self.practice.frame("patients").set_index("patient_id")["clinic_id"]
+        new = metrics.new_patients(self.practice, start, end)
+        self._new = _within(new.assign(clinic_id=new["patient_id"].map(patient_clinic)), None, clinics)
         self.production_figure = charts.production_trend(monthly, through=end)
         self.aging_figure = charts.aging_buckets(self._aged)
         self.recall_figure = charts.recall_status(self._recalls)
+        self.claims_figure = charts.claim_ages(metrics.claims_by_age(self._claims))
+        self.treatment_figure = charts.bar_by_group(
+            metrics.treatment_by_group(self._treatment, "category"), "category", "value", "Unscheduled treatment"
+        )
+        self.patients_figure = charts.new_patients_trend(
+            metrics.new_patients_by_month(self._new, start, end), through=end
+        )
         for chart, figure in (
             (self.production_chart, self.production_figure),
             (self.aging_chart, self.aging_figure),
             (self.recall_chart, self.recall_figure),
+            (self.claims_chart, self.claims_figure),
+            (self.treatment_chart, self.treatment_figure),
+            (self.patients_chart, self.patients_figure),
         ):
             chart.show(figure)
-        for rows in (self.production_rows, self.aging_rows, self.recall_rows):
+        for rows in (
+            self.production_rows,
+            self.aging_rows,
+            self.recall_rows,
+            self.claims_rows,
+            self.treatment_rows,
+            self.patients_rows,
+        ):
             rows.value = ""
         self.summary.value = _key_figures(
             [
@@ -153,6 +182,9 @@ class Explorer:
                 (f"A/R on {end:%b %-d}", money(aged["total"])),
                 ("Over 90 days", pct(aged["over_90_pct"])),
                 ("Recalls overdue", f"{int(due.get('overdue', 0)):,} of {len(self._recalls):,}"),
+                ("Claims outstanding", money(float(self._claims["expected"].sum()))),
+                ("Unscheduled treatment", money(float(self._treatment["fee"].sum()))),
+                ("New patients", f"{len(self._new):,}"),
             ]
         )
         self.status.value = f"{html.escape(self.practice.name)}: data to {self.practice.data_as_of:%B %-d, %Y}"
@@ -198,6 +230,45 @@ class Explorer:
             {"date_previous": long_date, "date_due": long_date, "date_scheduled": long_date},
         )
 
+    def show_claims(self, clicked: Mapping[str, Any]) -> None:
+        """The outstanding claims behind a clicked age band."""
+        if self.practice is None or clicked.get("customdata") not in metrics.CLAIM_AGES:
+            return
+        age = str(clicked["customdata"])
+        rows = self._claims[self._claims["age"] == age]
+        self.claims_rows.value = _rows_table(
+            f"Claims outstanding {age} days on {long_date(self.end.value)}: {len(rows):,}, "
+            f"{money(float(rows['expected'].sum()))} expected",
+            rows[["patient", "carrier", "phone", "provider", "date_sent", "days", "billed", "expected"]],
+            {"date_sent": long_date, "billed": money, "expected": money},
+        )
+
+    def show_treatment(self, clicked: Mapping[str, Any]) -> None:
+        """The patients with unscheduled treatment of a clicked category."""
+        category = clicked.get("customdata")
+        if self.practice is None or category not in set(self._treatment["category"]):
+            return
+        procs = self._treatment[self._treatment["category"] == category]
+        rows = metrics.treatment_by_patient(procs, self.practice, self.end.value)
+        self.treatment_rows.value = _rows_table(
+            f"Unscheduled {category} on {long_date(self.end.value)}: {len(rows):,} patients, "
+            f"{money(float(rows['value'].sum()))}",
+            rows.drop(columns="patient_id"),
+            {"value": money, "oldest_planned": long_date, "remaining_benefits": money, "next_appointment": long_date},
+        )
+
+    def show_new_patients(self, clicked: Mapping[str, Any]) -> None:
+        """The new patients of a clicked month."""
+        if self.practice is None or not clicked.get("customdata"):
+            return
+        month = pd.Timestamp(str(clicked["customdata"])[:10])
+        rows = self._new[self._new["first_visit"].dt.to_period("M") == month.to_period("M")]
+        self.patients_rows.value = _rows_table(
+            f"New patients in {month:%B %Y}: {len(rows):,}",
+            rows[["patient", "first_visit", "source", "second_visit", "production"]],
+            {"first_visit": long_date, "second_visit": long_date, "production": money},
+        )
+
     def refresh(self) -> None:
         """Bring the practice's cache up to date, with a progress bar, then redraw."""
         if self.practice is None:
@@ -239,6 +310,12 @@ class Explorer:
                 self.aging_rows,
                 self.recall_chart,
                 self.recall_rows,
+                self.claims_chart,
+                self.claims_rows,
+                self.treatment_chart,
+                self.treatment_rows,
+                self.patients_chart,
+                self.patients_rows,
             ]
         )
 
@@ -258,6 +335,16 @@ def _practice_choices(practices: str | Path | Mapping[str, str] | None) -> tuple
         return {p.name: p.source for p in load_practices(practices)}, ""
     except WorkbenchError as exc:
         return {}, f"<b>Practices file:</b> {html.escape(str(exc))}"
+
+
+def _within(rows: pd.DataFrame, providers: list[int] | None, clinics: list[int] | None) -> pd.DataFrame:
+    """The rows of the chosen providers and clinics (by their provider_id and clinic_id columns)."""
+    keep = pd.Series(True, index=rows.index)
+    if providers is not None:
+        keep &= rows["provider_id"].isin(providers)
+    if clinics is not None:
+        keep &= rows["clinic_id"].isin(clinics)
+    return rows[keep]
 
 
 def _key_figures(items: Sequence[tuple[str, str]]) -> str:

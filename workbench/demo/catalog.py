@@ -241,3 +241,46 @@ FIRST_NAMES = [
     "Viggo",
     "Wren",
 ]
+
+
+@dataclass(frozen=True)
+class Carrier:
+    """A dental insurer as the demo practice meets it: how fast it pays and how often a claim goes unpaid."""
+
+    name: str
+    phone: str
+    pay_speed: float  # multiplies the days a claim waits for payment (1.0: the practice's usual)
+    unpaid_rate: float  # share of recent claims never paid
+    share: float  # share of insured families
+    annual_maxes: tuple[float, float]  # its two plans' individual annual maximums
+
+
+CARRIERS = [
+    Carrier("Delta Dental", "800-765-6003", 0.7, 0.005, 0.34, (1500.0, 2000.0)),
+    Carrier("MetLife", "800-942-0854", 1.0, 0.01, 0.20, (1000.0, 1500.0)),
+    Carrier("Cigna Dental", "800-244-6224", 1.3, 0.02, 0.16, (1500.0, 1000.0)),
+    Carrier("Guardian", "800-541-7846", 1.1, 0.01, 0.15, (2000.0, 1500.0)),
+    Carrier("Aetna Dental", "877-238-6200", 1.8, 0.05, 0.15, (1000.0, 1250.0)),
+]
+EMPLOYERS = [
+    "Cascade Timber",
+    "Willamette Schools",
+    "River Valley Health",
+    "McKenzie Foods",
+    "Lane County",
+    "Summit Credit Union",
+    "Pacific Rail",
+    "Oakridge Mills",
+    "Emerald Tech",
+    "Coburg Farms",
+]
+
+# Referral sources that are not people (referral.NotPerson), with their share of new patients that name one.
+MARKETING_SOURCES = [
+    ("Google Search", 0.30),
+    ("Facebook Ad", 0.12),
+    ("Insurance directory", 0.12),
+    ("Sign and walk-ins", 0.06),
+]
+REFERRING_DOCTORS = [("Solberg", "Harriet", "DDS", 0.06), ("Haddad", "Omar", "DMD", 0.04)]  # no patient has these names
+PATIENT_REFERRAL_SHARE = 0.30  # new patients sent by an existing patient

@@ -104,6 +104,7 @@ class _Rows:
 class _Practice:
     def __init__(self, patients: int, years: int, seed: int, end: date, clinics: int) -> None:
         self.rng = np.random.default_rng(seed)
+        self.rng2 = np.random.default_rng([seed, 15])  # carriers, plans and referrals: the main stream stays as it was
         self.n = patients
         self.end = _day(end)
         self.start = _day(end - timedelta(days=round(365.25 * years)))
@@ -274,6 +275,78 @@ class _Practice:
                 "DateTStamp": _stamp(np.maximum(self.first_visit, self.start), rng),
             }
         )
+
+    # ------------------------------------------------------------------ insurance coverage
+    def coverage(self) -> dict[str, pd.DataFrame]:
+        """Carriers, two plans each, a subscription per insured family (the guarantor subscribes) and a
+        patient plan per member, with each plan's individual annual maximum as Open Dental stores it."""
+        rng = self.rng2
+        carriers = cat.CARRIERS
+        share = np.array([c.share for c in carriers])
+        self.fam_carrier = rng.choice(len(carriers), p=share / share.sum(), size=self.nfam)
+        self.fam_plan = self.fam_carrier * 2 + rng.integers(0, 2, self.nfam)  # plan index: carrier * 2 + 0/1
+        n_plans = 2 * len(carriers)
+        renew = np.array([0 if p % 4 != 3 else 7 for p in range(n_plans)])  # a few plans renew in July
+        annual_max = np.array([carriers[p // 2].annual_maxes[p % 2] for p in range(n_plans)])
+        employers = np.array(cat.EMPLOYERS)
+        insured_fams = np.nonzero(self.insured)[0]
+        self.fam_sub = np.zeros(self.nfam, dtype=np.int64)
+        self.fam_sub[insured_fams] = np.arange(1, len(insured_fams) + 1)
+        members = np.nonzero(self.insured[self.family])[0]
+        return {
+            "carrier": pd.DataFrame(
+                {
+                    "CarrierNum": np.arange(1, len(carriers) + 1),
+                    "CarrierName": [c.name for c in carriers],
+                    "Phone": [c.phone for c in carriers],
+                    "ElectID": [f"{60000 + i}" for i in range(len(carriers))],
+                }
+            ),
+            "insplan": pd.DataFrame(
+                {
+                    "PlanNum": np.arange(1, n_plans + 1),
+                    "GroupName": [f"{employers[p % len(employers)]} PPO" for p in range(n_plans)],
+                    "GroupNum": [f"G{1000 + p}" for p in range(n_plans)],
+                    "CarrierNum": np.arange(n_plans) // 2 + 1,
+                    "PlanType": "p",
+                    "MonthRenew": renew,
+                }
+            ),
+            "inssub": pd.DataFrame(
+                {
+                    "InsSubNum": self.fam_sub[insured_fams],
+                    "PlanNum": self.fam_plan[insured_fams] + 1,
+                    "Subscriber": self.guarantor[np.searchsorted(self.family, insured_fams)],
+                    "DateEffective": NO_DATE,
+                    "SubscriberID": np.char.add("S", (insured_fams + 100000).astype(str)),
+                }
+            ),
+            "patplan": pd.DataFrame(
+                {
+                    "PatPlanNum": np.arange(1, len(members) + 1),
+                    "PatNum": self.pat_num[members],
+                    "Ordinal": 1,
+                    "InsSubNum": self.fam_sub[self.family[members]],
+                    "Relationship": np.where(self.pat_num[members] == self.guarantor[members], 0, 1),
+                }
+            ),
+            "benefit": pd.DataFrame(
+                {
+                    "BenefitNum": np.arange(1, n_plans + 1),
+                    "PlanNum": np.arange(1, n_plans + 1),
+                    "PatPlanNum": 0,
+                    "CovCatNum": 0,
+                    "BenefitType": 5,  # Limitations: with no category and no quantity, the annual maximum
+                    "Percent": -1,
+                    "MonetaryAmt": annual_max,
+                    "TimePeriod": np.where(renew == 0, 2, 1),  # CalendarYear, or ServiceYear
+                    "QuantityQualifier": 0,
+                    "Quantity": 0,
+                    "CodeNum": 0,
+                    "CoverageLevel": 1,  # Individual
+                }
+            ),
+        }
 
     # ------------------------------------------------------------------ visits and treatment
     def visits(self) -> None:
@@ -491,9 +564,16 @@ class _Practice:
         n_claims = len(claim_key)
         claim_day = np.zeros(n_claims, dtype=np.int64)
         claim_day[claim_of] = day[c_idx]
-        lag = np.clip(10 + rng.gamma(2.0, 10.0, n_claims), 10, 120).astype(np.int64)
+        c_fam = np.zeros(n_claims, dtype=np.int64)
+        c_fam[claim_of] = fam[c_idx]
+        carrier = self.fam_carrier[c_fam]
+        speed = np.array([c.pay_speed for c in cat.CARRIERS])[carrier]
+        lag = np.clip((10 + rng.gamma(2.0, 10.0, n_claims)) * speed, 7, 150).astype(np.int64)
         paid_day = claim_day + lag
-        received = paid_day <= self.end
+        unpaid_rate = np.array([c.unpaid_rate for c in cat.CARRIERS])[carrier]
+        never_paid = (claim_day > self.end - 365) & (self.rng2.random(n_claims) < unpaid_rate)
+        received = (paid_day <= self.end) & ~never_paid
+        waiting = claim_day >= self.end - 1  # created in the last two days: still in the send queue
         cp_received = received[claim_of]
         claim_num = claim_of + 1
         claimpayment_num = np.where(cp_received, claim_of + 1, 0)
@@ -509,7 +589,7 @@ class _Practice:
                 "Status": np.where(cp_received, 1, 0),
                 "InsPayAmt": np.where(cp_received, ins_paid[c_idx], 0.0),
                 "ClaimPaymentNum": claimpayment_num,
-                "PlanNum": 1,
+                "PlanNum": self.fam_plan[fam[c_idx]] + 1,
                 "DateCP": _iso(np.where(cp_received, paid_day[claim_of], -1)),
                 "WriteOff": write_off[c_idx],
                 "WriteOffEst": write_off[c_idx],
@@ -537,7 +617,7 @@ class _Practice:
                 "Status": 4,
                 "InsPayAmt": supp_amt,
                 "ClaimPaymentNum": n_claims + 1 + np.arange(len(supp_claim)),
-                "PlanNum": 1,
+                "PlanNum": self.fam_plan[fam[line]] + 1,
                 "DateCP": _iso(supp_day),
                 "WriteOff": 0.0,
                 "WriteOffEst": 0.0,
@@ -560,7 +640,7 @@ class _Practice:
                 "Status": 6,
                 "InsPayAmt": 0.0,
                 "ClaimPaymentNum": 0,
-                "PlanNum": 1,
+                "PlanNum": self.fam_plan[fam[e_idx]] + 1,
                 "DateCP": NO_DATE,
                 "WriteOff": 0.0,
                 "WriteOffEst": write_off[e_idx],
@@ -585,10 +665,10 @@ class _Practice:
                 "ClaimNum": np.arange(1, n_claims + 1),
                 "PatNum": self.pat_num[c_pat],
                 "DateService": _iso(claim_day),
-                "DateSent": _iso(claim_day + 1),
-                "ClaimStatus": np.where(received, "R", "S"),
+                "DateSent": _iso(np.where(waiting, -1, np.minimum(_weekday(claim_day + 1), self.end))),
+                "ClaimStatus": np.where(received, "R", np.where(waiting, "W", "S")),
                 "DateReceived": _iso(np.where(received, paid_day, -1)),
-                "PlanNum": 1,
+                "PlanNum": self.fam_plan[c_fam] + 1,
                 "ProvTreat": c_prov,
                 "ClaimFee": np.round(c_fee, 2),
                 "InsPayEst": np.round(c_est, 2),
@@ -596,10 +676,11 @@ class _Practice:
                 "WriteOff": np.round(c_wo, 2),
                 "ClaimType": "P",
                 "ClinicNum": self.clinic[c_pat],
+                "InsSubNum": self.fam_sub[c_fam],
                 "SecDateTEdit": _stamp(claim_day, rng),
             }
         )
-        carriers = np.array(["Delta Dental", "MetLife", "Cigna Dental", "Guardian", "Aetna Dental"])
+        carriers = np.array([c.name for c in cat.CARRIERS])
         cp_rec = np.nonzero(received)[0]
         claimpayment = pd.DataFrame(
             {
@@ -607,7 +688,7 @@ class _Practice:
                 "CheckDate": _iso(np.concatenate([paid_day[cp_rec], supp_day])),
                 "CheckAmt": np.round(np.concatenate([c_est[cp_rec], supp_amt]), 2),
                 "CheckNum": rng.integers(10000, 99999, len(cp_rec) + len(supp_claim)).astype(str),
-                "CarrierName": carriers[rng.integers(0, len(carriers), len(cp_rec) + len(supp_claim))],
+                "CarrierName": carriers[np.concatenate([carrier[cp_rec], carrier[supp_claim]])],
                 "ClinicNum": self.clinic[np.concatenate([c_pat[cp_rec], c_pat[supp_claim]])],
                 "SecDateTEdit": _stamp(np.concatenate([paid_day[cp_rec], supp_day]), rng),
             }
@@ -757,6 +838,58 @@ class _Practice:
             "adjustment": adjustment,
         }
 
+    # ------------------------------------------------------------------ where new patients come from
+    def referrals(self, procs: pd.DataFrame) -> dict[str, pd.DataFrame]:
+        """Referral sources (marketing, two referring dentists, patients who refer friends) and the source each
+        new patient named. Patients who came once and never again more often named an ad; referred patients
+        stay. A few patients are also referred out to the dentists."""
+        rng = self.rng2
+        done = procs[procs["ProcStatus"] == 2]
+        visit_days = done.groupby("pat")["day"].nunique()
+        returned = np.zeros(self.n, dtype=bool)
+        returned[visit_days.index.to_numpy()[visit_days.to_numpy() > 1]] = True
+        new = np.nonzero((self.first_visit >= self.start) & ~np.isin(self.status, [1, 6]))[0]
+        n_marketing, n_doctors = len(cat.MARKETING_SOURCES), len(cat.REFERRING_DOCTORS)
+        existing = np.nonzero((self.first_visit >= 0) & (self.first_visit < self.start) & (self.status == 0))[0]
+        referrers = rng.choice(existing, size=min(12, len(existing)), replace=False) if len(existing) else existing
+        rows = [(name, "", "", 0, 1, 0) for name, _ in cat.MARKETING_SOURCES]
+        rows += [(last, first, title, 1, 0, 0) for last, first, title, _ in cat.REFERRING_DOCTORS]
+        rows += [(self.last_name[p], self.first_name[p], "", 0, 0, int(self.pat_num[p])) for p in referrers]
+        referral = pd.DataFrame(rows, columns=["LName", "FName", "Title", "IsDoctor", "NotPerson", "PatNum"])
+        referral.insert(0, "ReferralNum", np.arange(1, len(referral) + 1))
+        referral["Specialty"] = 0
+
+        weights = np.array(
+            [w for _, w in cat.MARKETING_SOURCES]
+            + [w for *_, w in cat.REFERRING_DOCTORS]
+            + [cat.PATIENT_REFERRAL_SHARE / max(len(referrers), 1)] * len(referrers)
+        )
+        once = weights.copy()
+        once[:2] *= 2.5  # search and social ads bring more patients who do not come back
+        named = new[rng.random(len(new)) < 0.85]  # the rest named no source
+        p_stay, p_once = weights / weights.sum(), once / once.sum()
+        pick_stay = rng.choice(len(weights), p=p_stay, size=len(named))
+        pick_once = rng.choice(len(weights), p=p_once, size=len(named))
+        source = np.where(returned[named], pick_stay, pick_once)
+        out_pat = rng.choice(np.nonzero(self.first_visit >= 0)[0], size=max(1, self.n // 60), replace=False)
+        out_doc = n_marketing + rng.integers(0, n_doctors, len(out_pat))
+        out_day = np.maximum(self.first_visit[out_pat], self.start) + rng.integers(30, 400, len(out_pat))
+        out_day = np.minimum(out_day, self.end)
+        pat = np.concatenate([named, out_pat])
+        day = np.concatenate([self.first_visit[named], out_day])
+        refattach = pd.DataFrame(
+            {
+                "RefAttachNum": np.arange(1, len(pat) + 1),
+                "ReferralNum": np.concatenate([source, out_doc]) + 1,
+                "PatNum": self.pat_num[pat],
+                "ItemOrder": np.concatenate([np.ones(len(named), int), np.full(len(out_pat), 2)]),
+                "RefDate": _iso(day),
+                "RefType": np.concatenate([np.ones(len(named), int), np.zeros(len(out_pat), int)]),  # RefFrom, RefTo
+                "DateTStamp": _stamp(day, rng),
+            }
+        )
+        return {"referral": referral, "refattach": refattach}
+
     def appointment_frame(self, apts: pd.DataFrame) -> pd.DataFrame:
         rng = self.rng
         pat = apts["pat"].to_numpy()
@@ -839,9 +972,11 @@ def generate(
     sim = _Practice(patients, years, seed, end, clinics)
     frames = sim.reference_tables()
     sim.people()
+    frames.update(sim.coverage())
     sim.visits()
     apts, procs = sim.treatment()
     frames.update(sim.ledger(apts, procs))
+    frames.update(sim.referrals(procs))
     frames["appointment"] = sim.appointment_frame(apts)
     frames["recall"] = sim.recall_frame()
     frames["patient"] = sim.patient_frame()

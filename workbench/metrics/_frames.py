@@ -11,7 +11,7 @@ from workbench.errors import SchemaError, UsageError
 from workbench.model import FrameProvider
 from workbench.periods import parse_date
 
-__all__ = ["Frames", "day", "full_name", "provider_names", "table"]
+__all__ = ["Frames", "day", "full_name", "period_days", "provider_names", "table"]
 
 Frames = FrameProvider | Mapping[str, pd.DataFrame]
 
@@ -33,6 +33,14 @@ def day(value: date | datetime | str | pd.Timestamp, what: str = "date") -> pd.T
     if not isinstance(value, date) or pd.isna(value):
         raise UsageError(f"bad {what} {value!r}: expected a date like 2026-10-31")
     return pd.Timestamp(value).normalize()
+
+
+def period_days(start: date | str, end: date | str) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """A period's first and last day; a start after the end is a UsageError."""
+    first, last = day(start, "start date"), day(end, "end date")
+    if first > last:
+        raise UsageError(f"start date {first.date()} is after end date {last.date()}")
+    return first, last
 
 
 def full_name(people: pd.DataFrame) -> pd.Series:

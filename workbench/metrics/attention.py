@@ -27,10 +27,13 @@ __all__ = [
     "Context",
     "Target",
     "aging_context",
+    "as_of_comparisons",
     "assess",
+    "build_context",
     "compare",
     "findings",
     "first_day_with_data",
+    "period_comparisons",
     "production_context",
     "recall_context",
     "with_targets",
@@ -45,7 +48,7 @@ class Target:
     label: str
     goal: float
     better: Literal["higher", "lower"]
-    unit: Literal["%", "months"]
+    unit: Literal["%", "months", "days", "per month"]
     source: str  # where the default comes from (README, "Targets")
 
     def met(self, value: float) -> bool:
@@ -70,6 +73,30 @@ DEFAULT_TARGETS: dict[str, Target] = {
             "lower",
             "months",
             "practicondental.blogspot.com, 2017 (1 to 1½ months)",
+        ),
+        Target(
+            "claim_days_to_pay",
+            "Days from claim sent to payment",
+            30.0,
+            "lower",
+            "days",
+            "tryarceum.com, Dental AR benchmarks 2026 (days in A/R under 30)",
+        ),
+        Target(
+            "case_acceptance_pct",
+            "Case acceptance",
+            65.0,
+            "higher",
+            "%",
+            "maxillodental.com, ideal case acceptance (healthy practices 65-85 %)",
+        ),
+        Target(
+            "new_patients_per_dentist_month",
+            "New patients per dentist per month",
+            10.0,
+            "higher",
+            "per month",
+            "aldrichadvisors.com, dental benchmarking (10-20 per dentist per month)",
         ),
     )
 }
@@ -113,6 +140,9 @@ def assess(figures: Mapping[str, float], targets: Mapping[str, Target]) -> dict[
     }
 
 
+Unit = Literal["$", "%", "count", "months", "days", "per month"]
+
+
 @dataclass(frozen=True)
 class Change:
     """A figure now against the same figure at an earlier time."""
@@ -121,7 +151,7 @@ class Change:
     before: float
     against: str  # "last month", "a year earlier", ...
     better: Literal["higher", "lower"]
-    unit: Literal["$", "%", "count", "months"]
+    unit: Unit
 
     @property
     def delta(self) -> float:
@@ -139,7 +169,12 @@ class Change:
             return f"same as {self.against}"
         arrow = "▲" if self.delta > 0 else "▼"
         size = abs(self.delta)
-        amount = f"${size:,.0f}" if self.unit == "$" else f"{size:.1f} points" if self.unit == "%" else f"{size:,.0f}"
+        amount = {
+            "$": f"${size:,.0f}",
+            "%": f"{size:.1f} points",
+            "days": f"{size:,.0f} days",
+            "per month": f"{size:.1f} a month",
+        }.get(self.unit, f"{size:,.0f}")
         return f"{arrow} {amount} vs {self.against}"
 
 
@@ -147,7 +182,7 @@ def compare(
     now: Mapping[str, float],
     before: Mapping[str, float] | None,
     against: str,
-    kinds: Mapping[str, tuple[Literal["higher", "lower"], Literal["$", "%", "count", "months"]]],
+    kinds: Mapping[str, tuple[Literal["higher", "lower"], Unit]],
 ) -> dict[str, Change]:
     """Each figure of ``kinds`` (name -> which way is better, unit) now against ``before``; none where the
     earlier figure is not there (the data does not reach back) or could not be computed."""
@@ -199,6 +234,8 @@ def _moved(change: Change) -> str:
     fmt = {
         "$": lambda v: f"${v:,.0f}",
         "months": lambda v: f"{v:.1f} months",
+        "days": lambda v: f"{v:.0f} days",
+        "per month": lambda v: f"{v:.1f} a month",
     }.get(change.unit, lambda v: f"{v:,.0f}")
     share = f", {abs(change.delta) / abs(change.before) * 100:.0f} %" if change.before else ""
     direction = "up" if change.delta > 0 else "down"
@@ -206,7 +243,10 @@ def _moved(change: Change) -> str:
 
 
 def _number(value: float, unit: str) -> str:
-    return f"{value:.1f} %" if unit == "%" else f"{value:.1f} {unit}"
+    """12.5 %, 1.4 months, 31 days; a rate per month as the bare number (its label says what it counts)."""
+    return {"%": f"{value:.1f} %", "days": f"{value:.0f} days", "per month": f"{value:.1f}"}.get(
+        unit, f"{value:.1f} {unit}"
+    )
 
 
 def _known(value: float) -> bool:
@@ -225,7 +265,7 @@ class Figure:
 
     label: str
     better: Literal["higher", "lower"]
-    unit: Literal["$", "%", "count", "months"]
+    unit: Unit
 
 
 FIGURES: dict[str, Figure] = {
@@ -243,6 +283,18 @@ FIGURES: dict[str, Figure] = {
     "recalls_scheduled": Figure("Scheduled recalls", "higher", "count"),
     "hygiene_reappointment_pct": Figure("Hygiene reappointment", "higher", "%"),
     "recall_effectiveness_pct": Figure("Recall effectiveness", "higher", "%"),
+    "claims_expected": Figure("Insurance still to pay on sent claims", "lower", "$"),
+    "claims_over_60_pct": Figure("The share expected on claims over 60 days", "lower", "%"),
+    "claim_days_to_pay": Figure("Days from claim sent to payment", "lower", "days"),
+    "claims_over_30": Figure("Claims over 30 days", "lower", "count"),
+    "unscheduled_value": Figure("Unscheduled treatment", "lower", "$"),
+    "booked_value": Figure("Treatment booked ahead", "higher", "$"),
+    "unscheduled_patients": Figure("Patients with unscheduled treatment", "lower", "count"),
+    "case_acceptance_pct": Figure("Case acceptance", "higher", "%"),
+    "new_patients": Figure("New patients", "higher", "count"),
+    "new_patient_return_pct": Figure("The share of new patients who came back", "higher", "%"),
+    "new_patient_production": Figure("New patients' production", "higher", "$"),
+    "new_patients_per_dentist_month": Figure("New patients per dentist per month", "higher", "per month"),
 }
 
 
@@ -256,10 +308,37 @@ class Context:
     findings: list[str]
 
 
-def _context(
+Earlier = list[tuple[dt.date, Callable[[], Mapping[str, float]], str]]
+
+
+def as_of_comparisons(cutoff: dt.date, figures: Callable[[dt.date], Mapping[str, float]]) -> Earlier:
+    """The earlier times an as-of report compares with: the end of last month and a year earlier."""
+    month_end = cutoff.replace(day=1) - dt.timedelta(days=1)
+    year_ago = years_back(cutoff, 1)
+    return [
+        (month_end, lambda: figures(month_end), "the end of last month"),
+        (year_ago, lambda: figures(year_ago), "a year earlier"),
+    ]
+
+
+def period_comparisons(
+    first: dt.date, last: dt.date, figures: Callable[[dt.date, dt.date], Mapping[str, float]]
+) -> Earlier:
+    """The earlier times a period report compares with: the previous period of the same length and the same
+    period a year earlier."""
+    before = first - dt.timedelta(days=1)
+    previous = (before - (last - first), before)
+    year_ago = (years_back(first, 1), years_back(last, 1))
+    return [
+        (previous[0], lambda: figures(*previous), "the previous period"),
+        (year_ago[0], lambda: figures(*year_ago), "the same period a year earlier"),
+    ]
+
+
+def build_context(
     data: Frames,
     now: Mapping[str, float],
-    earlier: Sequence[tuple[dt.date, Callable[[], Mapping[str, float]], str]],
+    earlier: Earlier,
     targets: Mapping[str, Target] | None,
     notes: Sequence[str] = (),
 ) -> Context:
@@ -298,19 +377,14 @@ def aging_context(
         }, aged
 
     now, aged = at(cutoff)
-    month_end = cutoff.replace(day=1) - dt.timedelta(days=1)
-    year_ago = years_back(cutoff, 1)
-    earlier = [
-        (month_end, lambda: at(month_end)[0], "the end of last month"),
-        (year_ago, lambda: at(year_ago)[0], "a year earlier"),
-    ]
+    earlier = as_of_comparisons(cutoff, lambda when: at(when)[0])
     notes = []
     over_90 = aged.loc[aged["bal_over_90"] > 0, "bal_over_90"].sort_values(ascending=False)
     target = (targets or DEFAULT_TARGETS)["ar_over_90_pct"]
     if len(over_90) and _known(now["ar_over_90_pct"]) and not target.met(now["ar_over_90_pct"]):
         few = int((over_90.cumsum() < 0.6 * over_90.sum()).sum()) + 1
         notes.append(f"{few:,} of {len(over_90):,} families hold 60 % of the balance over 90 days.")
-    return _context(data, now, earlier, targets, notes)
+    return build_context(data, now, earlier, targets, notes)
 
 
 def production_context(
@@ -325,14 +399,7 @@ def production_context(
         row = production(data, a, b, **options).iloc[0]
         return {k: float(row[k]) for k in ("gross_production", "net_production", "total_income", "collection_pct")}
 
-    before = first_day - dt.timedelta(days=1)
-    previous = (before - (last_day - first_day), before)
-    year_ago = (years_back(first_day, 1), years_back(last_day, 1))
-    earlier = [
-        (previous[0], lambda: at(*previous), "the previous period"),
-        (year_ago[0], lambda: at(*year_ago), "the same period a year earlier"),
-    ]
-    return _context(data, at(first_day, last_day), earlier, targets)
+    return build_context(data, at(first_day, last_day), period_comparisons(first_day, last_day, at), targets)
 
 
 def recall_context(data: Frames, as_of: date | str, targets: Mapping[str, Target] | None = None) -> Context:
@@ -354,7 +421,7 @@ def recall_context(data: Frames, as_of: date | str, targets: Mapping[str, Target
         }
 
     year_ago = years_back(cutoff, 1)
-    return _context(data, at(cutoff), [(year_ago, lambda: at(year_ago), "a year earlier")], targets)
+    return build_context(data, at(cutoff), [(year_ago, lambda: at(year_ago), "a year earlier")], targets)
 
 
 def first_day_with_data(data: Frames) -> dt.date | None:

@@ -7,8 +7,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from workbench.errors import UsageError
-from workbench.metrics._frames import Frames, day, table
+from workbench.metrics._frames import Frames, day, period_days, table
 from workbench.metrics.aging import aging, aging_summary
 from workbench.metrics.production import production
 from workbench.metrics.recall import hygiene_reappointment
@@ -29,9 +28,7 @@ def case_acceptance(data: Frames, start: date | str, end: date | str, within_day
 
     Acceptance % by fee = ``result.loc[result.accepted, "fee"].sum() / result["fee"].sum() * 100``.
     """
-    first, last = day(start, "start date"), day(end, "end date")
-    if first > last:
-        raise UsageError(f"start date {first.date()} is after end date {last.date()}")
+    first, last = period_days(start, end)
     procs = table(data, "procedures")
     apts = table(data, "appointments")
     planned = procs[procs["date_planned"].between(first, last)]
@@ -45,7 +42,7 @@ def case_acceptance(data: Frames, start: date | str, end: date | str, within_day
     apt_start = presented["appointment_id"].map(booked["start"])
     done_in_time = (presented["status"] == "completed") & (presented["date"] <= deadline)
     booked_in_time = (presented["status"] == "planned") & (apt_status == "scheduled").fillna(False)
-    out = presented[["procedure_id", "patient_id", "code", "fee", "date_planned", "status"]].assign(
+    out = presented[["procedure_id", "patient_id", "provider_id", "code", "fee", "date_planned", "status"]].assign(
         appointment_start=apt_start, accepted=(done_in_time | booked_in_time).astype(bool)
     )
     return out.reset_index(drop=True)

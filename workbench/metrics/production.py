@@ -9,7 +9,7 @@ from typing import Literal
 import pandas as pd
 
 from workbench.errors import UsageError
-from workbench.metrics._frames import Frames, day, provider_names, table
+from workbench.metrics._frames import Frames, day, period_days, provider_names, table
 from workbench.metrics.aging import PAID_CLAIMPROC_STATUSES, patient_names
 
 __all__ = [
@@ -78,9 +78,7 @@ def production(
     ``providers`` / ``clinics``: only lines of these providers (after attribution) or clinics.
     See ``PRODUCTION_DEFINITION``.
     """
-    first, last = day(start, "start date"), day(end, "end date")
-    if first > last:
-        raise UsageError(f"start date {first.date()} is after end date {last.date()}")
+    first, last = period_days(start, end)
     groups = [by] if isinstance(by, str) else list(by or [])
     unknown = [g for g in groups if g not in GROUPS]
     if unknown:
@@ -218,9 +216,7 @@ def scheduled_production(
 
     Columns: (day or provider,) appointments, scheduled_production.
     """
-    first, last = day(start, "start date"), day(end, "end date")
-    if first > last:
-        raise UsageError(f"start date {first.date()} is after end date {last.date()}")
+    first, last = period_days(start, end)
     apts = table(data, "appointments")
     booked = apts[
         (apts["status"] == "scheduled") & (apts["start"] >= first) & (apts["start"] < last + pd.Timedelta(days=1))

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.errors import UsageError
-from workbench.metrics._frames import Frames, day, full_name, table
+from workbench.metrics._frames import Frames, day, full_name, period_days, table
 
 __all__ = [
     "HYGIENE_CODES",
@@ -114,9 +114,7 @@ def hygiene_reappointment(
     Returns one row per visit: appointment_id, patient_id, hygienist_id, start, reappointed (bool).
     The percentage is ``result["reappointed"].mean() * 100``.
     """
-    first, last = day(start, "start date"), day(end, "end date")
-    if first > last:
-        raise UsageError(f"start date {first.date()} is after end date {last.date()}")
+    first, last = period_days(start, end)
     hyg = hygiene_appointments(data, hygiene_codes)
     visits = hyg[(hyg["status"] == "complete") & (hyg["start"] >= first) & (hyg["start"] < last + pd.Timedelta(days=1))]
     booked = hyg[hyg["status"].isin(["scheduled", "complete"])][["patient_id", "start"]]
@@ -230,9 +228,7 @@ def recall_effectiveness(
     ``returned`` True when the next completed hygiene visit came no later than due + ``grace_days``.
     Effectiveness % = ``result["returned"].mean() * 100``.
     """
-    first, last = day(start, "start date"), day(end, "end date")
-    if first > last:
-        raise UsageError(f"start date {first.date()} is after end date {last.date()}")
+    first, last = period_days(start, end)
     apts = hygiene_appointments(data, hygiene_codes)
     visits = apts[apts["status"] == "complete"]
     visits = visits[["patient_id", "start"]].sort_values(["patient_id", "start"])

@@ -218,12 +218,15 @@ class DentrixViews:
             providers = self._select(reader, "providers")
             codes = _provider_numbers(providers["provider_id"])
             for table in tables:
-                raw = (
-                    providers
-                    if table == "providers"
-                    else (pd.DataFrame() if table == "clinics" else self._select(reader, table))
-                )
-                frames[table] = self._map(table, raw, codes)
+                if table not in self._views and table != "clinics":  # no view for it: the table stays empty
+                    frames[table] = model.empty_frame(table)
+                else:
+                    raw = (
+                        providers
+                        if table == "providers"
+                        else (pd.DataFrame() if table == "clinics" else self._select(reader, table))
+                    )
+                    frames[table] = self._map(table, raw, codes)
                 if progress:
                     progress(table, len(frames[table]))
         return frames

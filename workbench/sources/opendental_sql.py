@@ -62,6 +62,27 @@ QUERIES: dict[str, str] = {
     "ProvHyg AS hygienist_id, ClinicNum AS clinic_id, AptDateTime AS start, "
     "LENGTH(Pattern) * 5 AS length_minutes, AptStatus AS status, IsHygiene AS is_hygiene, "
     "IsNewPatient AS is_new_patient FROM appointment",
+    "claims": "SELECT c.ClaimNum AS claim_id, c.PatNum AS patient_id, c.ProvTreat AS provider_id, "
+    "c.ClinicNum AS clinic_id, c.PlanNum AS plan_id, ip.CarrierNum AS carrier_id, c.ClaimType AS claim_type, "
+    "c.ClaimStatus AS status, c.DateService AS date_service, c.DateSent AS date_sent, "
+    "c.DateReceived AS date_received, c.ClaimFee AS billed, c.InsPayEst AS ins_pay_est, c.InsPayAmt AS ins_paid, "
+    "c.WriteOff AS write_off FROM claim c LEFT JOIN insplan ip ON ip.PlanNum = c.PlanNum",
+    "carriers": "SELECT CarrierNum AS carrier_id, CarrierName AS name, Phone AS phone FROM carrier",
+    # the annual maximum: a Limitations benefit on the plan with no category, code or quantity, for the
+    # individual, per calendar or service year (MonetaryAmt -1 means "not entered")
+    "insurance_plans": "SELECT ip.PlanNum AS plan_id, ip.CarrierNum AS carrier_id, ip.GroupName AS group_name, "
+    "(SELECT MAX(b.MonetaryAmt) FROM benefit b WHERE b.PlanNum = ip.PlanNum AND b.PatPlanNum = 0 "
+    "AND b.BenefitType = 5 AND b.CovCatNum = 0 AND b.CodeNum = 0 AND b.QuantityQualifier = 0 "
+    "AND b.TimePeriod IN (1, 2) AND b.CoverageLevel <> 2) AS annual_max, ip.MonthRenew AS month_renew "
+    "FROM insplan ip",
+    "patient_plans": "SELECT pp.PatPlanNum AS patient_plan_id, pp.PatNum AS patient_id, s.PlanNum AS plan_id, "
+    "s.Subscriber AS subscriber_id, pp.Ordinal AS ordinal FROM patplan pp "
+    "LEFT JOIN inssub s ON s.InsSubNum = pp.InsSubNum",
+    "referral_sources": "SELECT ReferralNum AS referral_source_id, LName AS last, FName AS first, Title AS title, "
+    "IsDoctor AS is_doctor, NotPerson AS not_person, PatNum AS patient_id FROM referral",
+    "patient_referrals": "SELECT RefAttachNum AS patient_referral_id, PatNum AS patient_id, "
+    "ReferralNum AS referral_source_id, RefType AS direction, RefDate AS date, ItemOrder AS item_order "
+    "FROM refattach",
     "recalls": "SELECT r.RecallNum AS recall_id, r.PatNum AS patient_id, t.Description AS recall_type, "
     "r.DateDue AS date_due, r.DatePrevious AS date_previous, r.DateScheduled AS date_scheduled, "
     "r.RecallInterval AS recall_interval, r.IsDisabled AS disabled "
@@ -77,6 +98,7 @@ CHANGE_CURSORS: dict[str, tuple[str, str, str, str]] = {
     "adjustments": ("adjustment", "AdjNum", "a.SecDateTEdit", "SecDateTEdit"),
     "patient_payments": ("paysplit", "SplitNum", "SecDateTEdit", "SecDateTEdit"),
     "insurance": ("claimproc", "ClaimProcNum", "SecDateTEdit", "SecDateTEdit"),
+    "claims": ("claim", "ClaimNum", "c.SecDateTEdit", "SecDateTEdit"),
 }
 
 STORED_AGING_SQL = (
@@ -94,7 +116,14 @@ _ZERO_IS_NONE = {
     "patient_payments": ["provider_id", "clinic_id", "procedure_id"],
     "insurance": ["procedure_id", "claim_id", "provider_id", "clinic_id"],
     "appointments": ["provider_id", "hygienist_id", "clinic_id"],
+    "claims": ["provider_id", "clinic_id", "plan_id", "carrier_id"],
+    "insurance_plans": ["carrier_id"],
+    "patient_plans": ["plan_id", "subscriber_id"],
+    "referral_sources": ["patient_id"],
 }
+CLAIM_STATUS = dict(zip("UHWPSRI", model.CLAIM_STATUSES, strict=True))
+CLAIM_TYPE = dict(zip(["P", "S", "PreAuth", "Other", "Cap", "Med"], model.CLAIM_TYPES, strict=True))
+REF_TYPE = dict(enumerate(model.REFERRAL_DIRECTIONS))  # RefTo=0, RefFrom=1, RefCustom=2
 
 
 def _enum(values: pd.Series, mapping: dict[int, str], what: str) -> pd.Categorical[Any]:
@@ -153,6 +182,22 @@ def map_table(table: str, raw: pd.DataFrame) -> pd.DataFrame:
         df["status"] = _enum(df["status"], APT_STATUS, "AptStatus")
         df["is_hygiene"] = df["is_hygiene"].astype(bool)
         df["is_new_patient"] = df["is_new_patient"].astype(bool)
+    elif table == "claims":  # letters no longer written (A, "adjustment") have no canonical name: left null
+        df["status"] = model.to_text(df["status"]).str.strip().map(CLAIM_STATUS)
+        df["claim_type"] = model.to_text(df["claim_type"]).str.strip().map(CLAIM_TYPE)
+    elif table == "insurance_plans":
+        amount = pd.to_numeric(df["annual_max"])
+        df["annual_max"] = amount.where(amount >= 0)
+        month = pd.to_numeric(df.pop("month_renew")).astype("Int64")
+        df["renew_month"] = month.where(month.between(1, 12), 1)  # 0: the calendar year
+    elif table == "referral_sources":
+        doctor, thing = _integers(df["is_doctor"])[1] == 1, _integers(df["not_person"])[1] == 1
+        person = provider_name(df["first"], df["last"], df["title"])
+        df["name"] = np.where(thing, model.to_text(df["last"]).fillna(""), person)
+        df["kind"] = np.where(doctor, "doctor", np.where(df["patient_id"].notna() & ~thing, "patient", "other"))
+    elif table == "patient_referrals":
+        df["direction"] = _enum(df["direction"], REF_TYPE, "refattach RefType")
+        df["order"] = df.pop("item_order")
     elif table == "recalls":
         interval = pd.to_numeric(df["recall_interval"]).astype("Int64")
         df["interval_months"] = (interval // 65536) % 256
