@@ -66,7 +66,7 @@ def test_explorer_charts_draw_and_follow_a_change(browser: Any, lab: Lab, name: 
 
     # the claims chart (the fourth) drills down too: its last bar is the claims over 90 days
     click_bar(notebook, index=3, chart=3)
-    notebook.page.get_by_text("Claims outstanding Over 90 days on").wait_for(timeout=WAIT_MS)
+    notebook.page.get_by_text("Claims outstanding over 90 days on").wait_for(timeout=WAIT_MS)
 
     assert notebook.error_outputs() == []
     assert notebook.errors == []

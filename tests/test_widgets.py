@@ -326,3 +326,31 @@ def test_count_and_bucket_charts_never_show_negative_or_fractional_values() -> N
     assert bands.layout.xaxis.tickformat == ",d" and bands.layout.xaxis.rangemode == "nonnegative"
     zero = pd.DataFrame({c: [0.0] for c in ("bal_0_30", "bal_31_60", "bal_61_90", "bal_over_90")})
     assert charts.aging_buckets(zero).layout.yaxis.rangemode == "nonnegative"
+
+
+@pytest.mark.parametrize(
+    ("name", "control", "value", "shown"),
+    [
+        ("claims", "follow_up_days", 60, "to follow up (over 60 days)"),
+        ("treatment", "top_n", 5, "The 5 largest of"),
+        ("patients", "start", date(2026, 7, 1), "July 1, 2026 – October 31, 2026"),
+    ],
+)
+def test_the_new_reports_run_under_their_controls_and_follow_a_change(
+    demo_url: str, tmp_path: Path, name: str, control: str, value: object, shown: str
+) -> None:
+    from workbench.report_controls import HIDDEN, ReportControls, _parameter_names, default_dates, report_cells
+
+    namespace, path = _report_namespace(name, demo_url, tmp_path)
+    names = [n for n in _parameter_names(path) if n not in HIDDEN]
+    controls = ReportControls(namespace, names, report_cells(path), dates=default_dates(namespace))
+    cells = report_cells(path)()
+    for cell_id, code in cells:
+        controls.run_cell(cell_id, code)
+    outputs = json.dumps([o for widget in controls.shown.values() for o in widget.outputs], ensure_ascii=False)
+    assert '"output_type": "error"' not in outputs and "wb-kpis" in outputs
+    assert shown not in outputs
+    controls.controls[control].value = value
+    controls.update()
+    outputs = json.dumps([o for widget in controls.shown.values() for o in widget.outputs], ensure_ascii=False)
+    assert shown in outputs and '"output_type": "error"' not in outputs

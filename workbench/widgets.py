@@ -237,7 +237,7 @@ class Explorer:
         age = str(clicked["customdata"])
         rows = self._claims[self._claims["age"] == age]
         self.claims_rows.value = _rows_table(
-            f"Claims outstanding {age} days on {long_date(self.end.value)}: {len(rows):,}, "
+            f"Claims outstanding {age.lower()} days on {long_date(self.end.value)}: {len(rows):,}, "
             f"{money(float(rows['expected'].sum()))} expected",
             rows[["patient", "carrier", "phone", "provider", "date_sent", "days", "billed", "expected"]],
             {"date_sent": long_date, "billed": money, "expected": money},

@@ -163,6 +163,6 @@ def new_patients_context(
         )
     unknown = int(sources.loc[sources["source"] == NO_SOURCE, "new_patients"].sum())
     if len(rows) and unknown / len(rows) > 0.1:
-        who = "new patient has" if unknown == 1 else "new patients have"
-        notes.append(f"{unknown:,} {who} ({100 * unknown / len(rows):.0f} %) no referral source on file.")
+        who, have = ("new patient", "has") if unknown == 1 else ("new patients", "have")
+        notes.append(f"{unknown:,} {who} ({100 * unknown / len(rows):.0f} %) {have} no referral source on file.")
     return build_context(data, now, earlier, targets, notes)

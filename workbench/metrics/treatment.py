@@ -41,8 +41,9 @@ fee. **Remaining benefits**: the primary plan's individual annual maximum less w
 claims) or is estimated to pay (claims not yet received) on the patient's procedures dated in the current
 benefit year (from the plan's renewal month) up to the as-of date; blank where the plan has no maximum on
 file. **Next appointment**: the patient's first scheduled appointment after the as-of date.
-**Case acceptance by provider**: as in the key figures (treatment planned in the period, the share by fee
-done or booked within 30 days), per treating provider."""
+**Case acceptance**: of the treatment planned in the twelve months that end 30 days before the as-of date
+(procedures planned on a day before they were done, or still planned), the share by fee that was completed or
+booked on a scheduled appointment within 30 days of being planned; per provider by the procedure's provider."""
 
 
 def unscheduled_treatment(
