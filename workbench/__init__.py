@@ -5,7 +5,12 @@ p = workbench.connect("demo:")
 workbench.metrics.aging(p, as_of="2026-10-31")
 """
 
+from __future__ import annotations
+
 import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 # jsonschema builds a grammar for IRI formats (rfc3987-syntax, 0.7 s) when anything imports nbformat; no
 # notebook or report of ours validates such a format, so every process that imports the workbench (the CLI,
@@ -16,5 +21,18 @@ from workbench import demo, metrics, sources  # noqa: E402
 from workbench.errors import WorkbenchError  # noqa: E402
 from workbench.practice import Practice, connect  # noqa: E402
 
+if TYPE_CHECKING:
+    from workbench.groups import Group
+
 __version__ = "0.1.0"
-__all__ = ["Practice", "WorkbenchError", "__version__", "connect", "demo", "metrics", "sources"]
+__all__ = ["Practice", "WorkbenchError", "__version__", "connect", "demo", "group", "metrics", "sources"]
+
+
+def group(
+    practices: str | Path | None = None, cache_dir: str | Path | None = None, only: Sequence[str] | None = None
+) -> Group:
+    """Every practice of a practices file together (``workbench.groups.Group``): frames with a ``practice``
+    column, SQL over them, the group report's figures."""
+    from workbench import groups
+
+    return groups.group(practices, cache_dir, only)

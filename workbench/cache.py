@@ -137,7 +137,9 @@ class CacheStore:
         manifest = manifest or self._require(table)
         if table not in manifest.files:
             raise CacheError(f"table {table!r} is not in the cache at {self.dir}; refresh first")
-        return model.conform(table, self._merged(manifest, table, manifest.files[table]).to_pandas())
+        # keys were checked when the rows were written (``save``, ``apply``): not again on every read
+        frame = self._merged(manifest, table, manifest.files[table]).to_pandas()
+        return model.conform(table, frame, check_keys=False)
 
     def keys(self, table: str) -> np.ndarray:
         """The cached key values of one table, sorted (reads key columns only, replays no rows)."""

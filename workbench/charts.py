@@ -16,6 +16,7 @@ __all__ = [
     "new_patients_trend",
     "production_trend",
     "recall_status",
+    "small_multiples",
 ]
 
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#CC79A7", "#F0E442", "#000000"]
@@ -251,4 +252,32 @@ def new_patients_trend(monthly: pd.DataFrame, through: date | None = None) -> go
     fig.update_layout(barmode="stack")
     fig.update_yaxes(tickformat=",d", rangemode="nonnegative")
     fig.update_xaxes(dtick="M1", tickformat="%b\n%Y")
+    return fig
+
+
+def small_multiples(
+    monthly: pd.DataFrame, value: str = "net_production", title: str = "Net production by month"
+) -> go.Figure:
+    """One small chart per practice, on one scale, of ``value`` per month (``Group.monthly``)."""
+    from plotly.subplots import make_subplots
+
+    names = list(dict.fromkeys(monthly["practice"]))
+    cols = min(3, max(1, len(names)))
+    rows = max(1, -(-len(names) // cols))
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=names, shared_yaxes=True, shared_xaxes=True)
+    for i, name in enumerate(names):
+        mine = monthly[monthly["practice"] == name]
+        fig.add_bar(
+            x=mine["month"],
+            y=mine[value],
+            name=name,
+            marker_color=PALETTE[0],
+            showlegend=False,
+            hovertemplate=f"{name}, %{{x|%b %Y}}: $%{{y:,.0f}}<extra></extra>",
+            row=i // cols + 1,
+            col=i % cols + 1,
+        )
+    fig.update_layout(title={"text": title, "x": 0}, **{**_LAYOUT, "height": 220 * rows + 80})
+    fig.update_yaxes(tickprefix="$", tickformat="~s", rangemode="nonnegative")
+    fig.update_xaxes(tickformat="%b")
     return fig

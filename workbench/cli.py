@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -22,6 +23,7 @@ from workbench.batch import Job, JobResult
 from workbench.config import DEFAULT_BRAND_COLOR
 from workbench.errors import UsageError, WorkbenchError
 from workbench.periods import parse_date
+from workbench.practices import PracticeConfig
 
 __all__ = ["app", "main"]
 
@@ -32,6 +34,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 SourceOpt = Annotated[str, typer.Option("--source", "-s", help="Practice URL, e.g. demo: (see `workbench sources`).")]
 OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Directory for the HTML reports.")]
@@ -87,8 +90,10 @@ def demo(
 
 @app.command()
 def report(
-    name: Annotated[str, typer.Argument(help="aging, production, recall, claims, treatment or patients.")],
-    source: SourceOpt,
+    name: Annotated[str, typer.Argument(help="aging, production, recall, claims, treatment, patients or group.")],
+    source: Annotated[
+        str | None, typer.Option("--source", "-s", help="Practice URL, e.g. demo: (see `workbench sources`).")
+    ] = None,
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="As-of date YYYY-MM-DD (aging, recall, claims, treatment).")
     ] = None,
@@ -113,16 +118,32 @@ def report(
     pdf: Annotated[
         bool, typer.Option("--pdf", help="Also print the report to a PDF beside it (headless Chromium).")
     ] = False,
+    practices: Annotated[
+        Path | None, typer.Option("--practices", help="The group report's practices file (default: practices.toml).")
+    ] = None,
 ) -> None:
-    """Run one report for one practice and write it as HTML (and PDF with --pdf)."""
+    """Run one report for one practice (or the group report of a practices file) and write it as HTML (and PDF
+    with --pdf)."""
     from workbench.practice import connect
-    from workbench.reports import REPORTS, render_report
+    from workbench.reports import REPORTS, render_group, render_report
 
-    if name not in REPORTS:
-        raise UsageError(f"unknown report {name!r}; choose from {', '.join(REPORTS)}")
+    if name not in REPORTS and name != "group":
+        raise UsageError(f"unknown report {name!r}; choose from {', '.join([*REPORTS, 'group'])}")
     day, first, last = parse_date(as_of, "as-of date"), parse_date(start, "start date"), parse_date(end, "end date")
     if first and last and first > last:
         raise UsageError(f"start date {first} is after end date {last}")
+    if name == "group":
+        if source:
+            raise UsageError("the group report reads every practice of --practices, not one --source")
+        if refresh:
+            _refresh_all(practices, cache_dir)
+        path = render_group(
+            practices, out_dir, start=first, end=last or day, cache_dir=cache_dir, brand_color=brand_color
+        )
+        out.print(str(path))
+        return
+    if not source:
+        raise UsageError(f"the {name} report needs --source (a practice URL, e.g. demo:)")
     if pdf:
         from workbench.pdf import browser
 
@@ -292,6 +313,46 @@ def practices_check(practices: PracticesOpt = None, cache_dir: CacheOpt = None) 
         raise typer.Exit(1)
 
 
+def _refresh_all(practices: Path | None, cache_dir: Path | None) -> dict[str, str]:
+    """Bring every practice's cache up to date (deleted rows included); the practices that failed, with why."""
+    from workbench.practice import connect
+    from workbench.practices import load_practices
+
+    failed = {}
+    for config in load_practices(practices):
+        try:
+            connect(config.source, cache_dir=cache_dir).refresh(check_deletions=True)
+        except WorkbenchError as exc:
+            failed[config.name] = str(exc)
+            err.print(f"warning: {config.name}: {exc}")
+    return failed
+
+
+@app.command()
+def query(
+    sql: Annotated[str, typer.Argument(help="A SELECT over canonical tables; each has a `practice` column.")],
+    practices: PracticesOpt = None,
+    cache_dir: CacheOpt = None,
+    csv: Annotated[bool, typer.Option("--csv", help="Print CSV instead of a table.")] = False,
+) -> None:
+    """SQL (DuckDB) over the cached frames of every practice in the practices file, queried together."""
+    from workbench.groups import group
+
+    team = group(practices, cache_dir)
+    result = team.query(sql)
+    for name, why in team.failed.items():
+        err.print(f"warning: {name} left out: {why}")
+    if csv:
+        out.print(result.to_csv(index=False), end="")
+        return
+    from rich.table import Table
+
+    grid = Table(*map(str, result.columns))
+    for record in result.astype(object).where(result.notna(), None).itertuples(index=False):
+        grid.add_row(*("" if v is None else f"{v:,.2f}" if isinstance(v, float) else str(v) for v in record))
+    out.print(grid)
+
+
 @app.command()
 def batch(
     practices: PracticesOpt = None,
@@ -333,6 +394,8 @@ def batch(
     todo = jobs_for(chosen, out_dir, as_of=day, cache_dir=cache_dir, reports=reports)
     with dask_executor(scheduler, workers=jobs) if executor == "dask" else nullcontext() as pool:
         results = _run_jobs(todo, jobs, pool, refresh)
+    if len(chosen) > 1:  # the group report, beside the index: every practice of this batch side by side
+        results.append(_group_report(practices, chosen, results, out_dir, day, cache_dir))
     grid = Table("practice", "report", "status", "seconds", "output")
     for r in results:
         grid.add_row(
@@ -342,6 +405,35 @@ def batch(
     out.print(f"index: {write_index(results, out_dir)}")
     if not all(r.ok for r in results):
         raise typer.Exit(1)
+
+
+def _group_report(
+    practices: Path | None,
+    chosen: list[PracticeConfig],
+    results: list[JobResult],
+    out_dir: Path,
+    day: date | None,
+    cache_dir: Path | None,
+) -> JobResult:
+    """Render the batch's group report; a practice all of whose reports failed shows as failed, with why."""
+    import time
+
+    from workbench.reports import render_group
+
+    failed = {}
+    for config in chosen:
+        mine = [r for r in results if r.practice == config.name]
+        if mine and not any(r.ok for r in mine):
+            failed[config.name] = mine[0].error or "failed"
+    began = time.perf_counter()
+    where = out_dir / "group" / (day.isoformat() if day else "latest")
+    try:
+        path = render_group(
+            practices, where, end=day, cache_dir=cache_dir, failed=failed, only=[c.name for c in chosen]
+        )
+    except WorkbenchError as exc:
+        return JobResult("group", "group", False, time.perf_counter() - began, None, str(exc))
+    return JobResult("group", "group", True, time.perf_counter() - began, path, None)
 
 
 schedule_app = typer.Typer(help="Scheduled runs of the practices file.", no_args_is_help=True)

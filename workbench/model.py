@@ -331,8 +331,11 @@ def empty_frame(table: str) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=d) for c, d in spec.columns.items()})
 
 
-def conform(table: str, frame: pd.DataFrame) -> pd.DataFrame:
-    """Cast a source's frame to the canonical columns, order and dtypes (missing columns -> null)."""
+def conform(table: str, frame: pd.DataFrame, check_keys: bool = True) -> pd.DataFrame:
+    """Cast a source's frame to the canonical columns, order and dtypes (missing columns -> null).
+
+    ``check_keys=False`` leaves out the key checks (missing or duplicate keys): for frames read back from the
+    cache, whose keys were checked when they were written."""
     spec = _spec(table)
     out = {}
     n = len(frame)
@@ -341,6 +344,9 @@ def conform(table: str, frame: pd.DataFrame) -> pd.DataFrame:
             out[column] = pd.Series([None] * n, dtype=object, index=frame.index).astype(dtype)
             continue
         values = frame[column]
+        if values.dtype == dtype:  # already canonical (a frame read back from the cache): nothing to do
+            out[column] = values
+            continue
         try:
             if dtype == DATE:
                 out[column] = to_datetime(values)
@@ -355,12 +361,13 @@ def conform(table: str, frame: pd.DataFrame) -> pd.DataFrame:
         except (TypeError, ValueError) as exc:
             raise SchemaError(f"{table}.{column}: cannot convert to {dtype}: {exc}") from None
     result = pd.DataFrame(out, copy=False).reset_index(drop=True)  # copy-on-write makes sharing columns safe
-    validate(table, result)
+    validate(table, result, check_keys)
     return result
 
 
-def validate(table: str, frame: pd.DataFrame) -> None:
-    """Raise SchemaError naming the table and column when ``frame`` breaks the model."""
+def validate(table: str, frame: pd.DataFrame, check_keys: bool = True) -> None:
+    """Raise SchemaError naming the table and column when ``frame`` breaks the model (``check_keys``: also a
+    missing or repeated key)."""
     spec = _spec(table)
     missing = [c for c in spec.columns if c not in frame.columns]
     if missing:
@@ -378,6 +385,8 @@ def validate(table: str, frame: pd.DataFrame) -> None:
                 raise SchemaError(f"{table}.{column}: unknown value(s) {sorted(map(str, unknown))}")
         elif str(actual) != str(dtype):
             raise SchemaError(f"{table}.{column}: expected {dtype}, got {actual}")
+    if not check_keys:
+        return
     key = frame[spec.key]
     if key.isna().any():
         raise SchemaError(f"{table}.{spec.key}: {int(key.isna().sum())} missing key(s)")

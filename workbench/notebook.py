@@ -18,6 +18,7 @@ import plotly.io as pio
 from plotly.io._base_renderers import MimetypeRenderer
 
 from workbench.errors import UsageError
+from workbench.formatting import money, pct
 from workbench.metrics.aging import AgingScope
 from workbench.metrics.attention import Context
 from workbench.model import PATIENT_STATUSES
@@ -30,6 +31,7 @@ __all__ = [
     "attention",
     "complete_list",
     "definition",
+    "group_grid",
     "kpis",
     "open_practice",
     "setup",
@@ -167,9 +169,11 @@ def _context_lines(context: Context, figure: str) -> str:
     return "".join(lines)
 
 
-def attention(context: Context) -> _Html:
-    """The "What needs attention" box: the report's findings in plain words, at its top."""
-    items = "".join(f"<li>{html.escape(line)}</li>" for line in context.findings)
+def attention(context: Context | Sequence[str]) -> _Html:
+    """The "What needs attention" box: the report's findings in plain words (a context's, or the lines
+    given), at its top."""
+    lines = context.findings if isinstance(context, Context) else list(context)
+    items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
     return _Html(f'<section class="wb-attention"><h2>What needs attention</h2><ul>{items}</ul></section>')
 
 
@@ -229,3 +233,57 @@ def _paragraphs(text: str) -> str:
         escaped = html.escape(" ".join(block.split()))
         out.append("<p>" + re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", escaped) + "</p>")
     return "".join(out)
+
+
+GROUP_COLUMNS = {
+    "net_production": ("Net production", "$"),
+    "collection_pct": ("Collection rate", "%"),
+    "ar_total": ("A/R", "$"),
+    "ar_over_90_pct": ("A/R over 90", "%"),
+    "ar_months": ("A/R in months", "months"),
+    "new_patients": ("New patients", "count"),
+    "hygiene_reappointment_pct": ("Hygiene reappt.", "%"),
+    "unscheduled_value": ("Unscheduled tx", "$"),
+    "claims_expected": ("Claims outstanding", "$"),
+}
+
+
+def group_grid(table: pd.DataFrame) -> _Html:
+    """The group's figures (``metrics.group_table``), a row per practice: each value with ✓ or ✗ against the
+    practice's target and ⚑ where it is an outlier; a practice that failed as one line; the median last."""
+
+    def cell(value: Any, unit: str) -> str:
+        if value is None or pd.isna(value):
+            return "–"
+        return {"$": money(value), "%": pct(value), "months": f"{value:.1f}"}.get(unit, f"{value:,.0f}")
+
+    head = "".join(f'<th class="num">{html.escape(label)}</th>' for label, _ in GROUP_COLUMNS.values())
+    rows, foot = [], ""
+    for row in table.to_dict("records"):
+        name = html.escape(str(row["practice"]))
+        if row["status"] == "failed":
+            rows.append(
+                f'<tr class="wb-failed"><td>{name}</td><td colspan="{len(GROUP_COLUMNS)}">'
+                f"failed: {html.escape(str(row['error']))}</td></tr>"
+            )
+            continue
+        cells = []
+        for key, (_, unit) in GROUP_COLUMNS.items():
+            marks, state = "", ""
+            met = row.get(f"{key}_target_met")
+            if met is not None and not pd.isna(met):
+                marks += " ✓" if met else " ✗"
+                state = "good" if met else "bad"
+            if row.get(f"{key}_outlier") is True:
+                marks += " ⚑"
+                state = "bad"
+            cells.append(f'<td class="num {state}">{html.escape(cell(row.get(key), unit) + marks)}</td>')
+        if row["status"] == "median":  # in the table's foot: sorting the practices leaves it last
+            foot = f'<tfoot><tr class="wb-median"><td>{name}</td>{"".join(cells)}</tr></tfoot>'
+        else:
+            rows.append(f"<tr><td>{name}</td>{''.join(cells)}</tr>")
+    return _Html(
+        '<div class="wb-wide"><table class="wb-table wb-group">'
+        "<caption>✓ target met, ✗ target missed, ⚑ far from the group's median</caption>"
+        f"<thead><tr><th>Practice</th>{head}</tr></thead><tbody>{''.join(rows)}</tbody>{foot}</table></div>"
+    )

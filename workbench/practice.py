@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ DELETIONS_CHECKED_EVERY = timedelta(hours=1)
 # How long a refresh waits for another refresh of the same practice's cache (seconds; default 15 minutes).
 LOCK_TIMEOUT_ENV = "WORKBENCH_LOCK_TIMEOUT"
 log = logging.getLogger("workbench")
+READERS = min(4, os.cpu_count() or 1)  # tables read at once by ``Practice.frames``
 
 
 class Practice:
@@ -75,8 +76,17 @@ class Practice:
         return self._frames[name]
 
     def frames(self) -> dict[str, pd.DataFrame]:
-        """Every canonical table."""
-        return {name: self.frame(name) for name in model.TABLES}
+        """Every canonical table (the ones not yet read are read side by side: Parquet decoding leaves
+        Python's lock)."""
+        missing = [name for name in model.TABLES if name not in self._frames]
+        if len(missing) > 1:
+            manifest = self.manifest
+            with ThreadPoolExecutor(max_workers=READERS, thread_name_prefix="workbench-load") as pool:
+                loading = {name: pool.submit(self.store.load, name, manifest) for name in missing}
+            for name, future in loading.items():
+                if future.exception() is None and self._pinned == manifest:
+                    self._frames.setdefault(name, future.result())
+        return {name: self.frame(name) for name in model.TABLES}  # what failed above is read (or said) here
 
     def refresh(
         self,

@@ -9,6 +9,7 @@
     redact = false
     schedule = "0 6 1 * *"                    # cron (used by `workbench schedule`); optional
     timezone = "America/Chicago"
+    email = ["dr.smith@example.com"]          # who receives the reports (batch --send, scheduled runs)
 
 Credentials are references only (``password_env`` / ``password_keyring`` in the source URL), never secrets.
 """
@@ -32,7 +33,8 @@ from workbench.secrets import holds_password
 __all__ = ["PRACTICES_ENV", "PracticeConfig", "default_practices_file", "load_practices"]
 
 PRACTICES_ENV = "WORKBENCH_PRACTICES"
-KEYS = {"name", "source", "reports", "color", "logo", "redact", "schedule", "timezone", "title", "targets"}
+KEYS = {"name", "source", "reports", "color", "logo", "redact", "schedule", "timezone", "title", "targets", "email"}
+ADDRESS = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class PracticeConfig:
     timezone: str = "UTC"
     title: str | None = None
     targets: dict[str, float] = field(default_factory=dict)  # the practice's own goals (metrics.DEFAULT_TARGETS)
+    email: tuple[str, ...] = ()  # who receives the practice's reports (``batch --send``)
     extra: dict[str, object] = field(default_factory=dict)
 
 
@@ -112,6 +115,11 @@ def load_practices(path: str | Path | None = None) -> list[PracticeConfig]:
             with_targets(targets)
         except UsageError as exc:
             raise UsageError(f"{label}: {exc}") from None
+        email = entry.get("email", [])
+        if isinstance(email, str):
+            email = [email]
+        if not isinstance(email, list) or not all(isinstance(a, str) and ADDRESS.match(a) for a in email):
+            raise UsageError(f'{label}: email must be a list of addresses, e.g. email = ["dr.smith@example.com"]')
         practices.append(
             PracticeConfig(
                 name=name,
@@ -124,6 +132,7 @@ def load_practices(path: str | Path | None = None) -> list[PracticeConfig]:
                 timezone=zone,
                 title=entry.get("title"),
                 targets={k: float(v) for k, v in targets.items()},
+                email=tuple(email),
             )
         )
     return practices

@@ -22,7 +22,7 @@ from workbench.periods import resolve_as_of, resolve_period
 from workbench.plotlyjs import plotly_js
 from workbench.practice import Practice, connect
 
-__all__ = ["REPORTS", "ReportSpec", "render_report", "resource_dir"]
+__all__ = ["GROUP", "REPORTS", "ReportSpec", "render_group", "render_report", "resource_dir"]
 
 
 @dataclass(frozen=True)
@@ -142,6 +142,66 @@ def render_report(
         if keep_notebook:
             shutil.copyfile(executed, out / spec.notebook)
     return write_atomically(out / f"{spec.name}.html", page)
+
+
+GROUP = ReportSpec("group", "group.ipynb", "Practice Group", "period")
+
+
+def render_group(
+    practices: str | Path | None,
+    out_dir: str | Path,
+    *,
+    start: str | date | None = None,
+    end: str | date | None = None,
+    cache_dir: str | Path | None = None,
+    failed: Mapping[str, str] | None = None,
+    only: Sequence[str] | None = None,
+    brand_color: str = DEFAULT_BRAND_COLOR,
+    kernel: WarmKernel | None = None,
+) -> Path:
+    """The group report of a practices file (default: $WORKBENCH_PRACTICES or ./practices.toml): every
+    practice's key figures side by side, against its targets and the group's median; writes
+    ``<out_dir>/group.html``. ``failed`` names the practices whose run failed, with the one-line error (shown
+    as failed, never as zeros); ``only``: just these practices of the file."""
+    from workbench.groups import group
+    from workbench.practices import default_practices_file
+
+    path = Path(practices) if practices else default_practices_file()
+    team = group(path, cache_dir, only)
+    period = team.period(start, end)
+    if period.end > date.today():
+        raise UsageError(f"the period ends {period.end}, in the future (today is {date.today()})")
+    parameters: dict[str, Any] = {
+        "practices": str(path.resolve()),
+        "start": period.start.isoformat(),
+        "end": period.end.isoformat(),
+        "cache_dir": str(cache_root(cache_dir)),
+        "failed": dict(failed or {}),
+        "only": list(only or []),
+    }
+    out = Path(out_dir)
+    folder(out, "output folder")
+    with tempfile.TemporaryDirectory(prefix="workbench-") as tmp:
+        executed = Path(tmp) / GROUP.notebook
+        if kernel is not None:
+            kernel.execute(resource_dir("notebooks") / GROUP.notebook, executed, parameters, GROUP.name)
+        else:
+            _execute(resource_dir("notebooks") / GROUP.notebook, executed, parameters, None, GROUP.name)
+        context = {
+            "practice": f"{len(team.names)} practices",
+            "title": GROUP.title,
+            "period": period.label(),
+            "as_of": long_date(period.end),
+            "system": ", ".join(team.names),
+            "practice_source": str(path),
+            "extracted_at": "by each practice's own refresh",
+            "version": __version__,
+            "generated_at": datetime.now().astimezone().strftime("%B %d, %Y at %H:%M %Z").replace(" 0", " "),
+            "brand_color": brand_color,
+            "logo": None,
+        }
+        page = export_html(executed, context)
+    return write_atomically(out / "group.html", page)
 
 
 def within_data(practice: Practice, first: date, last: date, what: str) -> None:

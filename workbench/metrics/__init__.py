@@ -38,6 +38,7 @@ from workbench.metrics.claims import (
     follow_up_list,
     outstanding_claims,
 )
+from workbench.metrics.group import GROUP_DEFINITION, GROUP_FIGURES, group_findings, group_table, practice_figures
 from workbench.metrics.kpis import KPI_DEFINITION, case_acceptance, kpis
 from workbench.metrics.new_patients import (
     NEW_PATIENTS_DEFINITION,
@@ -85,6 +86,8 @@ __all__ = [
     "CLAIMS_DEFINITION",
     "CLAIM_AGES",
     "DEFAULT_TARGETS",
+    "GROUP_DEFINITION",
+    "GROUP_FIGURES",
     "KPI_DEFINITION",
     "NEW_PATIENTS_DEFINITION",
     "NO_SOURCE",
@@ -114,6 +117,8 @@ __all__ = [
     "family_balances",
     "findings",
     "follow_up_list",
+    "group_findings",
+    "group_table",
     "hygiene_reappointment",
     "kpis",
     "largest_balances",
@@ -128,6 +133,7 @@ __all__ = [
     "outstanding_claims",
     "overdue_by_age",
     "planned_treatment",
+    "practice_figures",
     "production",
     "production_context",
     "provider_names",
