@@ -89,6 +89,7 @@ def test_batch_runs_every_practice_and_reports_the_broken_one(
     assert rows[0][2].startswith("failed: no Open Dental database file")
     assert all(r[2] == "done" for r in rows[1:])
     assert {a["href"] for a in index.select("a")} == {
+        "group/2026-10-31/group.html",  # the group report, above the table
         "cedar/2026-10-31/aging.html",
         "maple/2026-10-31/aging.html",
         "maple/2026-10-31/recall.html",
@@ -131,6 +132,7 @@ def test_dask_executor_on_a_local_cluster_writes_what_the_process_pool_writes(
         outputs["dask"]
         == outputs["process"]
         == [
+            "group/2026-10-31/group.html",  # rendered here, from the caches the workers filled
             "index.html",
             "maple/2026-10-31/aging.html",
             "maple/2026-10-31/production.html",

@@ -31,7 +31,7 @@ from workbench.cli import main
             "no Open Dental database file at /no/such/file.db",
         ),
         (["report", "payroll", "--source", "demo:"], "unknown report 'payroll'; choose from aging, production, recall"),
-        (["report", "aging"], "Missing option '--source'"),
+        (["report", "aging"], "the aging report needs --source (a practice URL, e.g. demo:)"),
         (["report", "aging", "--source", "demo:?patients=lots"], "patients must be a whole number"),
         (["demo", "--end", "someday"], "bad end date 'someday'"),
         (["report", "aging", "--source", "demo:", "--color", "blue"], "brand colour must look like #0b5d8c"),

@@ -224,8 +224,9 @@ def dask_executor(scheduler: str | None = None, workers: int = 2) -> Iterator[Ex
             cluster.close()
 
 
-def write_index(results: Sequence[JobResult], out_dir: Path) -> Path:
-    """``index.html`` linking every report, with the failures and their reasons."""
+def write_index(results: Sequence[JobResult], out_dir: Path, group: JobResult | None = None) -> Path:
+    """``index.html`` linking every report, with the failures and their reasons (and the group report first,
+    when there is one)."""
     rows = []
     for r in sorted(results, key=lambda r: (r.practice, r.report)):
         link = (
@@ -240,10 +241,20 @@ def write_index(results: Sequence[JobResult], out_dir: Path) -> Path:
     page = (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Practice reports</title>'
         "<style>body{font-family:system-ui,sans-serif;margin:2em}td,th{padding:4px 12px;text-align:left}"
-        "</style></head><body><h1>Practice reports</h1><table><thead><tr><th>Practice</th><th>Report</th>"
+        f"</style></head><body><h1>Practice reports</h1>{_group_line(group, out_dir)}"
+        "<table><thead><tr><th>Practice</th><th>Report</th>"
         f"<th>Status</th><th>Seconds</th></tr></thead><tbody>{''.join(rows)}</tbody></table></body></html>"
     )
     folder(out_dir, "output folder")
     index = out_dir / "index.html"
     index.write_text(page, encoding="utf-8")
     return index
+
+
+def _group_line(group: JobResult | None, out_dir: Path) -> str:
+    if group is None:
+        return ""
+    if group.ok and group.output:
+        href = html.escape(group.output.relative_to(out_dir).as_posix())
+        return f'<p class="group"><a href="{href}">Group report: every practice side by side</a></p>'
+    return f'<p class="group">Group report failed: {html.escape(group.error or "")}</p>'

@@ -394,16 +394,16 @@ def batch(
     todo = jobs_for(chosen, out_dir, as_of=day, cache_dir=cache_dir, reports=reports)
     with dask_executor(scheduler, workers=jobs) if executor == "dask" else nullcontext() as pool:
         results = _run_jobs(todo, jobs, pool, refresh)
-    if len(chosen) > 1:  # the group report, beside the index: every practice of this batch side by side
-        results.append(_group_report(practices, chosen, results, out_dir, day, cache_dir))
+    # the group report, beside the index: every practice of this batch side by side
+    group = _group_report(practices, chosen, results, out_dir, day, cache_dir) if len(chosen) > 1 else None
     grid = Table("practice", "report", "status", "seconds", "output")
-    for r in results:
+    for r in [*results, *([group] if group else [])]:
         grid.add_row(
             r.practice, r.report, "done" if r.ok else f"failed: {r.error}", f"{r.seconds:.1f}", str(r.output or "")
         )
     out.print(grid)
-    out.print(f"index: {write_index(results, out_dir)}")
-    if not all(r.ok for r in results):
+    out.print(f"index: {write_index(results, out_dir, group)}")
+    if not all(r.ok for r in results) or (group is not None and not group.ok):
         raise typer.Exit(1)
 
 
