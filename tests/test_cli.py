@@ -235,7 +235,7 @@ def test_no_process_outlives_workbench_batch(demo_url: str, tmp_path: Path) -> N
     )
     _, err = batch.communicate(timeout=600)
     assert batch.returncode == 0, err
-    assert len(list((tmp_path / "out").rglob("*.html"))) == 4  # three reports and the index
+    assert len(list((tmp_path / "out").rglob("*.html"))) == 5  # three reports, the group report and the index
     assert _group_members(batch.pid) == []  # workers, kernels and multiprocessing's helper: all gone
 
 
