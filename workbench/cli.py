@@ -13,7 +13,7 @@ from concurrent.futures import Executor
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -24,6 +24,9 @@ from workbench.config import DEFAULT_BRAND_COLOR
 from workbench.errors import UsageError, WorkbenchError
 from workbench.periods import parse_date
 from workbench.practices import PracticeConfig
+
+if TYPE_CHECKING:
+    from workbench.delivery import SmtpSettings
 
 __all__ = ["app", "main"]
 
@@ -353,6 +356,10 @@ def query(
     out.print(grid)
 
 
+SendOpt = Annotated[bool, typer.Option("--send", help="E-mail each practice's reports to its recipients.")]
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="With --send: say who would get what; send nothing.")]
+
+
 @app.command()
 def batch(
     practices: PracticesOpt = None,
@@ -367,8 +374,11 @@ def batch(
     out_dir: OutOpt = Path("reports"),
     cache_dir: CacheOpt = None,
     refresh: RefreshOpt = True,
+    send: SendOpt = False,
+    dry_run: DryRunOpt = False,
 ) -> None:
-    """Every practice × report of the practices file, in parallel; a summary and index.html at the end."""
+    """Every practice × report of the practices file, in parallel; a summary and index.html at the end (and,
+    with --send, each practice's reports to its recipients and a failure notice to the consultant)."""
     from contextlib import nullcontext
 
     from rich.table import Table
@@ -379,6 +389,7 @@ def batch(
 
     day = parse_date(as_of, "as-of date")
     chosen = load_practices(practices)
+    settings = _mail_settings(practices, send, dry_run)
     if only:
         unknown = sorted(set(only) - {p.name for p in chosen})
         if unknown:
@@ -403,8 +414,53 @@ def batch(
         )
     out.print(grid)
     out.print(f"index: {write_index(results, out_dir, group)}")
-    if not all(r.ok for r in results) or (group is not None and not group.ok):
+    delivered = True
+    if settings is not None:
+        run = day.isoformat() if day else f"latest of {date.today().isoformat()}"
+        delivered = _deliver(settings, run, results, chosen, group, out_dir, dry_run)
+    if not all(r.ok for r in results) or (group is not None and not group.ok) or not delivered:
         raise typer.Exit(1)
+
+
+def _mail_settings(practices: Path | None, send: bool, dry_run: bool) -> SmtpSettings | None:
+    """The mail server for --send (checked before any report runs), or None without --send."""
+    from workbench.delivery import load_smtp
+    from workbench.practices import default_practices_file
+
+    if dry_run and not send:
+        raise UsageError("--dry-run goes with --send")
+    if not send:
+        return None
+    settings = load_smtp(practices or default_practices_file())
+    if settings is None:
+        raise UsageError("--send needs a mail server: an [smtp] table in the practices file or $WORKBENCH_SMTP_HOST")
+    if not dry_run:
+        settings.password()  # a password named but not there: say so now, not after the reports
+    return settings
+
+
+def _deliver(
+    settings: SmtpSettings,
+    run: str,
+    results: list[JobResult],
+    chosen: list[PracticeConfig],
+    group: JobResult | None,
+    out_dir: Path,
+    dry_run: bool,
+) -> bool:
+    """Send (or, dry, list) what this run delivers, and what earlier runs failed to; True when all went."""
+    from workbench.delivery import Ledger, deliveries, rebuild
+
+    todo = deliveries(settings, run, results, chosen, group)
+    if dry_run:
+        for d in todo:
+            notice = d.practice == "failure notice"
+            what = f"{len(d.files)} failure(s)" if notice else ", ".join(Path(f).name for f in d.files)
+            out.print(f"would send: {d.practice} ({d.run}) to {', '.join(d.to)}: {what}")
+        if not todo:
+            out.print("would send nothing: no practice has recipients and reports, and nothing failed")
+        return True
+    return Ledger(out_dir).run(todo, settings, out.print, retry_from=rebuild(settings))
 
 
 def _group_report(
@@ -461,7 +517,8 @@ def schedule_run(
     from datetime import UTC, datetime
 
     from workbench.batch import jobs_for, write_index
-    from workbench.practices import load_practices
+    from workbench.delivery import load_smtp
+    from workbench.practices import default_practices_file, load_practices
     from workbench.schedule import due_practices, record_runs, schedule_lock
 
     state_file = _state_file(state, cache_dir)
@@ -479,9 +536,14 @@ def schedule_run(
         index = write_index(results, out_dir)
         finished = {r.practice for r in results} - {r.practice for r in results if not r.ok}
         record_runs(state_file, sorted(finished), now)  # a failed practice is tried again next time
+        settings = load_smtp(practices or default_practices_file())
+        delivered = True
+        if settings is not None:  # scheduled runs send where a mail server is set
+            run = f"{now:%Y-%m-%d %H:%M} UTC"
+            delivered = _deliver(settings, run, results, [d.practice for d in due], None, out_dir, dry_run=False)
         if hook:
             subprocess.run(hook, shell=True, check=False, env={**os.environ, "WORKBENCH_INDEX": str(index)})
-        if len(finished) < len(due):
+        if len(finished) < len(due) or not delivered:
             raise typer.Exit(1)
 
 

@@ -7,7 +7,8 @@
     │   └── SourceNotFoundError    the database file or server is not there
     ├── SchemaError                a frame breaks the canonical model (names table and column)
     ├── CacheError                 the on-disk cache is unreadable or missing
-    └── ReportError                a notebook failed to execute or export
+    ├── ReportError                a notebook failed to execute or export
+    └── DeliveryError              a message could not be sent (the SMTP server refused or was not there)
 
 Lower layers (sqlite3, pyodbc, httpx, papermill) raise their own errors; each boundary translates
 them into one of these, so callers catch ``WorkbenchError`` only.
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 __all__ = [
     "CacheError",
+    "DeliveryError",
     "ReportError",
     "SchemaError",
     "SourceError",
@@ -59,3 +61,7 @@ class CacheError(WorkbenchError):
 
 class ReportError(WorkbenchError):
     """A report notebook failed to execute or to export."""
+
+
+class DeliveryError(WorkbenchError):
+    """A message could not be sent: the mail server refused it, or could not be reached."""

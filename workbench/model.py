@@ -344,7 +344,7 @@ def conform(table: str, frame: pd.DataFrame, check_keys: bool = True) -> pd.Data
             out[column] = pd.Series([None] * n, dtype=object, index=frame.index).astype(dtype)
             continue
         values = frame[column]
-        if values.dtype == dtype:  # already canonical (a frame read back from the cache): nothing to do
+        if _same(values.dtype, dtype):  # already canonical (a frame read back from the cache): nothing to do
             out[column] = values
             continue
         try:
@@ -363,6 +363,13 @@ def conform(table: str, frame: pd.DataFrame, check_keys: bool = True) -> pd.Data
     result = pd.DataFrame(out, copy=False).reset_index(drop=True)  # copy-on-write makes sharing columns safe
     validate(table, result, check_keys)
     return result
+
+
+def _same(actual: Any, dtype: Dtype) -> bool:
+    """The dtype exactly, categories in the model's order (unordered categoricals compare equal in any order)."""
+    if isinstance(dtype, pd.CategoricalDtype):
+        return isinstance(actual, pd.CategoricalDtype) and list(actual.categories) == list(dtype.categories)
+    return bool(actual == dtype)
 
 
 def validate(table: str, frame: pd.DataFrame, check_keys: bool = True) -> None:

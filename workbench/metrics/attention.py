@@ -286,7 +286,7 @@ FIGURES: dict[str, Figure] = {
     "claims_expected": Figure("Insurance still to pay on sent claims", "lower", "$"),
     "claims_over_60_pct": Figure("The share expected on claims over 60 days", "lower", "%"),
     "claim_days_to_pay": Figure("Days from claim sent to payment", "lower", "days"),
-    "claims_over_30": Figure("Claims over 30 days", "lower", "count"),
+    "claims_over_30": Figure("The number of claims over 30 days", "lower", "count"),
     "unscheduled_value": Figure("Unscheduled treatment", "lower", "$"),
     "booked_value": Figure("Treatment booked ahead", "higher", "$"),
     "unscheduled_patients": Figure("Patients with unscheduled treatment", "lower", "count"),
