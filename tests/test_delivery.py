@@ -12,6 +12,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -248,3 +249,57 @@ def test_a_batch_sends_each_practice_its_reports_and_one_failure_notice(
     assert refused.returncode == 2 and refused.stderr.strip() == (
         "error: the environment variable TEST_SMTP_PASSWORD (SMTP password) is not set"
     )
+
+
+_SEND = """
+import sys
+import time
+from pathlib import Path
+from workbench.batch import JobResult
+from workbench.delivery import Ledger, SmtpSettings, deliveries
+from workbench.practices import PracticeConfig
+port, cafile, out, report, timeout = sys.argv[1:6]
+port, out, report, timeout = int(port), Path(out), Path(report), float(timeout)
+settings = SmtpSettings(host="127.0.0.1", port=port, security="starttls", sender="reports@example.com",
+                        user="reports@example.com", password_env="TEST_SMTP_PASSWORD", cafile=cafile, timeout=timeout)
+results = [JobResult("riverside", "aging", True, 1.0, report, None)]
+todo = deliveries(settings, "2026-10-31", results, [PracticeConfig("riverside", "demo:", email=("dr@example.com",))])
+print("ok" if Ledger(out).run(todo, settings, print) else "failed", flush=True)
+"""
+
+
+def test_two_runs_at_once_send_one_copy_and_a_kill_mid_send_sends_none_again(
+    mailbox: Mailbox, rendered: dict[str, Path], tmp_path: Path
+) -> None:
+    env = {**os.environ, "TEST_SMTP_PASSWORD": PASSWORD}
+
+    def start(port: int, out: Path, timeout: float = 10.0) -> subprocess.Popen[str]:
+        args = [str(port), str(mailbox.cafile), str(out), str(rendered["aging"]), str(timeout)]
+        return subprocess.Popen([sys.executable, "-c", _SEND, *args], stdout=subprocess.PIPE, text=True, env=env)
+
+    before = len(mailbox.received)
+    both = [start(mailbox.port, tmp_path / "twice") for _ in range(2)]
+    said = sorted(p.communicate(timeout=60)[0].strip() for p in both)
+    assert len(mailbox.received) == before + 1  # one copy, whichever run came first
+    assert said == [
+        "already sent: riverside (2026-10-31) to dr@example.com\nok",
+        "sent: riverside (2026-10-31) to dr@example.com\nok",
+    ]
+
+    silent = socket.socket()  # the server takes the connection and says nothing: the sender waits ...
+    silent.bind(("127.0.0.1", 0))
+    silent.listen()
+    killed = start(silent.getsockname()[1], tmp_path / "killed", timeout=60.0)
+    ledger = tmp_path / "killed" / ".deliveries.json"
+    for _ in range(100):
+        if ledger.exists() and "sending" in ledger.read_text():
+            break
+        time.sleep(0.1)
+    killed.kill()  # ... and is killed (-9) in the middle of sending
+    killed.wait(timeout=10)
+    silent.close()
+    assert '"status": "sending"' in ledger.read_text()  # whole, and says what was under way
+    after = start(mailbox.port, tmp_path / "killed")
+    out = after.communicate(timeout=60)[0]
+    assert out.startswith("not sent again: riverside (2026-10-31): an earlier run stopped while sending it")
+    assert out.strip().endswith("failed") and len(mailbox.received) == before + 1

@@ -286,8 +286,17 @@ class Ledger:
                     if again is not None:
                         pending[key] = again
             for key, delivery in pending.items():
-                if entries.get(key, {}).get("status") == "sent":
+                status = entries.get(key, {}).get("status")
+                if status == "sent":
                     say(f"already sent: {delivery.practice} ({delivery.run}) to {', '.join(delivery.to)}")
+                    continue
+                if status == "sending":  # a run ended (killed) while sending: it may have gone out
+                    say(
+                        f"not sent again: {delivery.practice} ({delivery.run}): an earlier run stopped while sending "
+                        f"it, so it may have arrived; ask {', '.join(delivery.to)}, or remove its entry from "
+                        f"{self.path} to send it again"
+                    )
+                    ok = False
                     continue
                 record: dict[str, object] = {
                     "practice": delivery.practice,
@@ -295,7 +304,10 @@ class Ledger:
                     "to": list(delivery.to),
                     "files": list(delivery.files),
                     "at": datetime.now(UTC).isoformat(timespec="seconds"),
+                    "status": "sending",
                 }
+                entries[key] = record  # said before sending: a kill mid-send never leads to a second copy
+                write_atomically(self.path, json.dumps(entries, indent=1, sort_keys=True))
                 try:
                     send(settings, delivery.build())
                     record["status"] = "sent"
