@@ -25,6 +25,7 @@ from typing import Any
 from workbench.errors import UsageError, WorkbenchError
 from workbench.files import folder, write_atomically
 from workbench.practices import PracticeConfig
+from workbench.usage import Allowance
 
 __all__ = ["Job", "JobResult", "dask_executor", "jobs_for", "run_batch", "write_index"]
 
@@ -120,15 +121,22 @@ def _write(job: Job, result: JobResult, content: bytes | None) -> JobResult:
     return replace(result, output=write_atomically(where / f"{job.report}.html", content))
 
 
-def _prepare(source: str, cache_dir: str | None, refresh: bool = True) -> str | None:
+def _prepare(
+    source: str,
+    cache_dir: str | None,
+    refresh: bool = True,
+    allowance: Allowance | None = None,
+    allow_overage: bool = True,
+) -> str | None:
     """Bring one practice's cache up to date, deleted rows included (without ``refresh``: only fill it if
-    empty), once, before its reports run in parallel; the error, if any."""
+    empty), once, before its reports run in parallel; the error, if any. A refresh that would take the
+    month's API calls past ``allowance`` is refused unless ``allow_overage`` (which only warns)."""
     from workbench.practice import connect
 
     try:
         practice = connect(source, cache_dir=cache_dir)
         if refresh or practice.store.manifest() is None:
-            practice.refresh(check_deletions=True)
+            practice.refresh(check_deletions=True, allowance=allowance, allow_overage=allow_overage)
     except WorkbenchError as exc:
         return str(exc)
     except Exception as exc:
@@ -142,6 +150,7 @@ def run_batch(
     on_done: Callable[[JobResult], None] | None = None,
     executor: Executor | None = None,
     refresh: bool = True,
+    allow_overage: bool = True,
 ) -> list[JobResult]:
     """Run every job; results in the order of ``jobs``.
 
@@ -151,9 +160,17 @@ def run_batch(
     practice never extract it at the same time; then every report of the practices that could be read.
     """
     with _executor(executor, workers) as pool:
-        sources = sorted({(j.practice.source, j.cache_dir or "") for j in jobs})
+        allowances = {(j.practice.source, j.cache_dir or ""): j.practice.api_allowance for j in jobs}
+        sources = sorted(allowances)
         errors = list(
-            pool.map(_prepare, [s for s, _ in sources], [c or None for _, c in sources], [refresh] * len(sources))
+            pool.map(
+                _prepare,
+                [s for s, _ in sources],
+                [c or None for _, c in sources],
+                [refresh] * len(sources),
+                [allowances[s] for s in sources],
+                [allow_overage] * len(sources),
+            )
         )
         prepared = dict(zip(sources, errors, strict=True))
         results: dict[int, JobResult] = {}

@@ -46,6 +46,7 @@ from workbench.errors import CacheError
 from workbench.files import write_atomically
 from workbench.keys import member, union
 from workbench.locks import exclusive
+from workbench.usage import USAGE_FILE
 
 __all__ = ["CacheStore", "Manifest", "TableChanges"]
 
@@ -348,7 +349,7 @@ class CacheStore:
         that were killed left behind (only the lock holder calls this, so no running writer owns any)."""
         keep = _named(manifest) | set(manifest.retired)
         for child in self.dir.iterdir():
-            if child.name in (MANIFEST, LOCK):
+            if child.name in (MANIFEST, LOCK, USAGE_FILE):  # the usage log lives beside the manifest
                 continue
             if child.is_dir() and child.name == manifest.snapshot:
                 for file in child.iterdir():

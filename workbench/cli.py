@@ -269,7 +269,9 @@ def _table_progress() -> Iterator[Callable[[str, int], None]]:
         yield table_read
 
 
-def _run_jobs(jobs: list[Job], workers: int, executor: Executor | None = None, refresh: bool = True) -> list[JobResult]:
+def _run_jobs(
+    jobs: list[Job], workers: int, executor: Executor | None = None, refresh: bool = True, allow_overage: bool = True
+) -> list[JobResult]:
     """Run batch jobs with a line per finished job and, on a terminal, a live bar (done, failed, elapsed)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -286,7 +288,9 @@ def _run_jobs(jobs: list[Job], workers: int, executor: Executor | None = None, r
             _print_result(result)
             bar.update(task, advance=1, description=f"reports ({failed} failed)" if failed else "reports")
 
-        return run_batch(jobs, workers=workers, on_done=finished, executor=executor, refresh=refresh)
+        return run_batch(
+            jobs, workers=workers, on_done=finished, executor=executor, refresh=refresh, allow_overage=allow_overage
+        )
 
 
 PracticesOpt = Annotated[
@@ -314,6 +318,33 @@ def practices_check(practices: PracticesOpt = None, cache_dir: CacheOpt = None) 
             out.print(f"FAILED  {config.name}: {exc}")
     if failed:
         raise typer.Exit(1)
+
+
+@app.command()
+def usage(practices: PracticesOpt = None, cache_dir: CacheOpt = None) -> None:
+    """API calls and data this month per practice, against its allowance, projected to the month's end."""
+    from rich.table import Table
+
+    from workbench.groups import group
+
+    team = group(practices, cache_dir)
+    rows = team.usage()
+    for name, why in team.failed.items():
+        err.print(f"warning: {name} left out: {why}")
+    if rows.empty:
+        out.print("no practice in the file reads an API (only REST sources are metered)")
+        return
+    grid = Table("practice", "calls", "GB", "allowance", "projected (month end)", "overage")
+    for r in rows.itertuples():
+        grid.add_row(
+            str(r.practice),
+            f"{r.calls:,}",
+            f"{r.gb:.3f}",
+            f"{r.allowance_calls:,} calls, {r.allowance_gb:g} GB",
+            f"{r.projected_calls:,} calls, {r.projected_gb:.3f} GB",
+            f"${r.overage:,.2f}",
+        )
+    out.print(grid)
 
 
 def _refresh_all(practices: Path | None, cache_dir: Path | None) -> dict[str, str]:
@@ -511,8 +542,13 @@ def schedule_run(
     hook: Annotated[str | None, typer.Option(help="Command to run afterwards ($WORKBENCH_INDEX: index.html).")] = None,
     state: StateOpt = None,
     cache_dir: CacheOpt = None,
+    allow_overage: Annotated[
+        bool, typer.Option("--allow-overage", help="Refresh even past a practice's monthly API allowance.")
+    ] = False,
 ) -> None:
-    """Run every practice whose scheduled time has come since its last run (missed slots run once)."""
+    """Run every practice whose scheduled time has come since its last run (missed slots run once). A refresh
+    that would take a practice past its monthly API allowance fails (with a failure notice) unless
+    --allow-overage."""
     import subprocess
     from datetime import UTC, datetime
 
@@ -532,7 +568,7 @@ def schedule_run(
             out.print("nothing is due")
             return
         todo = jobs_for([d.practice for d in due], out_dir, cache_dir=cache_dir)
-        results = _run_jobs(todo, jobs)
+        results = _run_jobs(todo, jobs, allow_overage=allow_overage)
         index = write_index(results, out_dir)
         finished = {r.practice for r in results} - {r.practice for r in results if not r.ok}
         record_runs(state_file, sorted(finished), now)  # a failed practice is tried again next time

@@ -25,6 +25,7 @@ from workbench.metrics.production import production
 from workbench.periods import Period, resolve_period, trailing_months
 from workbench.practice import Practice, connect
 from workbench.practices import PracticeConfig, load_practices
+from workbench.usage import UsageLog, project
 
 __all__ = ["Group", "group"]
 
@@ -141,6 +142,37 @@ class Group:
         if not parts:
             return pd.DataFrame(columns=["practice", "month", "net_production", "total_income"])
         return pd.concat(parts, ignore_index=True)[["practice", "month", "net_production", "total_income"]]
+
+    def usage(self, today: date | None = None) -> pd.DataFrame:
+        """API calls and data this month per practice that reads an API, against its allowance, projected to
+        the month's end: practice, calls, gb, allowance_calls, allowance_gb, projected_calls, projected_gb,
+        overage ($)."""
+        today = today or date.today()
+        rows = []
+        for name, config in self.configs.items():
+            if "+api:" not in config.source:
+                continue
+            try:
+                folder = connect(config.source, cache_dir=self.cache_dir).store.dir  # the cache, not the API
+            except WorkbenchError as exc:
+                self.failed[name] = str(exc)
+                continue
+            calls, received = UsageLog(folder).month(f"{today:%Y-%m}")
+            seen = project(calls, received, today, config.api_allowance)
+            rows.append(
+                {
+                    "practice": name,
+                    "calls": seen.calls,
+                    "gb": seen.gb,
+                    "allowance_calls": config.api_allowance.calls,
+                    "allowance_gb": config.api_allowance.gb,
+                    "projected_calls": seen.projected_calls,
+                    "projected_gb": seen.projected_gb,
+                    "overage": seen.overage,
+                }
+            )
+        columns = ["practice", "calls", "gb", "allowance_calls", "allowance_gb", "projected_calls", "projected_gb"]
+        return pd.DataFrame(rows, columns=[*columns, "overage"])
 
 
 def group(

@@ -18,6 +18,7 @@ from workbench.config import cache_root
 from workbench.errors import CacheError, UsageError
 from workbench.keys import member, union
 from workbench.sources.base import Progress, Source, cache_key, completed, open_source
+from workbench.usage import Allowance, Kind, UsageLog, metered
 
 __all__ = ["DELETIONS_CHECKED_EVERY", "LOCK_TIMEOUT_ENV", "Practice", "connect"]
 
@@ -94,6 +95,8 @@ class Practice:
         incremental: bool | None = None,
         check_deletions: bool | None = None,
         lock_timeout: float | None = None,
+        allowance: Allowance | None = None,
+        allow_overage: bool = True,
     ) -> Manifest:
         """Bring the cache up to date, atomically, as the practice's one writer.
 
@@ -110,6 +113,10 @@ class Practice:
         Another refresh of the same cache (another process, another machine sharing the folder) is waited
         for, at most ``lock_timeout`` seconds ($WORKBENCH_LOCK_TIMEOUT, default 900); if it brought the
         cache up to date meanwhile, as this call would have, its result is returned.
+
+        Over an API, the calls made and bytes received are added to the month's in the cache's usage log
+        (``workbench.usage``). With an ``allowance``, a refresh that the last one of its kind says would take
+        the month past it is said first (a warning), or refused (UsageError) unless ``allow_overage``.
         """
         timeout = lock_timeout if lock_timeout is not None else float(os.environ.get(LOCK_TIMEOUT_ENV, "900"))
         before = self._readable_manifest(quiet=True)
@@ -129,9 +136,32 @@ class Practice:
             ):
                 self._frames, self._pinned = {}, previous
                 return previous
-            manifest = self._refresh(previous, progress, incremental, check_deletions)
+            kind: Kind = "incremental" if previous and previous.watermarks and incremental is not False else "full"
+            counted = metered(self.source)
+            if counted is not None and allowance is not None:
+                self._check_allowance(kind, allowance, allow_overage)
+            try:
+                manifest = self._refresh(previous, progress, incremental, check_deletions)
+            finally:  # calls a failed refresh made are billed too
+                if counted is not None:
+                    now = metered(self.source) or counted
+                    UsageLog(self.store.dir).add(datetime.now(UTC), now[0] - counted[0], now[1] - counted[1], kind)
         self._pinned = manifest
         return manifest
+
+    def _check_allowance(self, kind: Kind, allowance: Allowance, allow_overage: bool) -> None:
+        log_file = UsageLog(self.store.dir)
+        used, _ = log_file.month(f"{datetime.now(UTC):%Y-%m}")
+        estimate = log_file.last(kind)
+        if estimate is None or used + estimate <= allowance.calls:
+            return
+        message = (
+            f"{self.source.url}: a {kind} refresh (about {estimate:,} calls, as the last one) would take this "
+            f"month's API calls past the allowance ({used:,} of {allowance.calls:,} used)"
+        )
+        if not allow_overage:
+            raise UsageError(f"{message}; run with --allow-overage to refresh anyway")
+        log.warning("%s; each call beyond it costs $%s", message, allowance.per_call)
 
     def _readable_manifest(self, quiet: bool = False) -> Manifest | None:
         """The current manifest if it and every file it names can be read, else None (with one warning):

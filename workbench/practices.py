@@ -10,6 +10,7 @@
     schedule = "0 6 1 * *"                    # cron (used by `workbench schedule`); optional
     timezone = "America/Chicago"
     email = ["dr.smith@example.com"]          # who receives the reports (batch --send, scheduled runs)
+    api_allowance = { calls = 30000, gb = 3 } # API calls and GB a month included (default: Dentrix Ascend's)
 
 Credentials are references only (``password_env`` / ``password_keyring`` in the source URL), never secrets.
 """
@@ -29,11 +30,25 @@ from workbench.config import DEFAULT_BRAND_COLOR, is_color
 from workbench.errors import UsageError
 from workbench.metrics.attention import with_targets
 from workbench.secrets import holds_password
+from workbench.usage import ASCEND_ALLOWANCE, Allowance
 
 __all__ = ["PRACTICES_ENV", "PracticeConfig", "default_practices_file", "load_practices"]
 
 PRACTICES_ENV = "WORKBENCH_PRACTICES"
-KEYS = {"name", "source", "reports", "color", "logo", "redact", "schedule", "timezone", "title", "targets", "email"}
+KEYS = {
+    "name",
+    "source",
+    "reports",
+    "color",
+    "logo",
+    "redact",
+    "schedule",
+    "timezone",
+    "title",
+    "targets",
+    "email",
+    "api_allowance",
+}
 ADDRESS = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
 
 
@@ -50,6 +65,7 @@ class PracticeConfig:
     title: str | None = None
     targets: dict[str, float] = field(default_factory=dict)  # the practice's own goals (metrics.DEFAULT_TARGETS)
     email: tuple[str, ...] = ()  # who receives the practice's reports (``batch --send``)
+    api_allowance: Allowance = ASCEND_ALLOWANCE  # calls and data a month included, price beyond (REST sources)
     extra: dict[str, object] = field(default_factory=dict)
 
 
@@ -120,6 +136,18 @@ def load_practices(path: str | Path | None = None) -> list[PracticeConfig]:
             email = [email]
         if not isinstance(email, list) or not all(isinstance(a, str) and ADDRESS.match(a) for a in email):
             raise UsageError(f'{label}: email must be a list of addresses, e.g. email = ["dr.smith@example.com"]')
+        allowance = entry.get("api_allowance", {})
+        try:
+            if not isinstance(allowance, dict):
+                raise TypeError
+            api_allowance = Allowance(**{**ASCEND_ALLOWANCE.__dict__, **allowance})
+            if min(api_allowance.calls, api_allowance.gb, api_allowance.per_call, api_allowance.per_gb) < 0:
+                raise ValueError
+        except (TypeError, ValueError):
+            raise UsageError(
+                f"{label}: api_allowance must be a table of calls, gb, per_call, per_gb (numbers of 0 or more), "
+                "e.g. api_allowance = { calls = 30000, gb = 3 }"
+            ) from None
         practices.append(
             PracticeConfig(
                 name=name,
@@ -133,6 +161,7 @@ def load_practices(path: str | Path | None = None) -> list[PracticeConfig]:
                 title=entry.get("title"),
                 targets={k: float(v) for k, v in targets.items()},
                 email=tuple(email),
+                api_allowance=api_allowance,
             )
         )
     return practices

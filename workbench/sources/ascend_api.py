@@ -194,6 +194,13 @@ class AscendAPI:
             pacer=self.client.pacer,
         )
 
+    def usage(self) -> tuple[int, int]:
+        """Calls made (token requests included) and bytes received so far."""
+        return (
+            self.client.requests + self._auth.requests,
+            self.client.bytes_received + self._auth.bytes_received,
+        )
+
     def _secrets(self) -> list[str | None]:
         return [*(self._credentials or ()), self._token]
 

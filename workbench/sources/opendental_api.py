@@ -279,6 +279,10 @@ class OpenDentalAPI:
             ),
         )
 
+    def usage(self) -> tuple[int, int]:
+        """Calls made and bytes received so far."""
+        return self.client.requests, self.client.bytes_received
+
     def read(self, tables: Sequence[str], progress: Progress | None = None) -> dict[str, pd.DataFrame]:
         frames = {}
         for table in tables:

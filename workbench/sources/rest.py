@@ -178,7 +178,8 @@ class RestClient:
         self._on_unauthorized = on_unauthorized
         self._base_url, self._transport = base_url.rstrip("/"), transport
         self._http = self._new_http()
-        self.requests = 0  # sent, retries included (for benchmarks and tests)
+        self.requests = 0  # sent, retries included (what an API bills)
+        self.bytes_received = 0  # reply bodies, error replies included
         self.throttled = 0  # 429 replies received
         self.server_time: datetime | None = None  # the last reply's Date header (the server's clock, UTC)
 
@@ -260,6 +261,7 @@ class RestClient:
         except httpx.TransportError as exc:
             raise _TransientError(f"connection failed ({type(exc).__name__}: {exc})") from None
         status = reply.status_code
+        self.bytes_received += len(reply.content)
         with contextlib.suppress(TypeError, ValueError):
             self.server_time = email.utils.parsedate_to_datetime(reply.headers.get("Date", ""))
         if status == 429:
