@@ -50,6 +50,14 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def other_demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A second, smaller demo practice (300 patients, 2 years): a group needs more than one."""
+    return workbench.demo.generate(
+        tmp_path_factory.mktemp("other") / "od.db", patients=300, years=2, seed=5, end=DEMO_END
+    )
+
+
+@pytest.fixture(scope="session")
 def demo_url(demo_db: Path) -> str:
     return f"opendental+sqlite://{demo_db}"
 

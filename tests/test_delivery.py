@@ -21,12 +21,9 @@ from typing import Any
 
 import pytest
 
-import workbench
 from workbench.batch import JobResult
 from workbench.delivery import Ledger, SmtpSettings, deliveries, rebuild
 from workbench.practices import PracticeConfig
-
-from .conftest import DEMO_END
 
 PASSWORD = "s3cret-smtp-pw-not-real"
 USER = "reports@example.com"
@@ -182,9 +179,11 @@ def test_refused_login_down_and_silent_servers_fail_in_one_line_and_are_retried(
 
 
 @pytest.fixture(scope="module")
-def practices_file(demo_db: Path, mailbox: Mailbox, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def practices_file(
+    demo_db: Path, other_demo_db: Path, mailbox: Mailbox, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
     folder = tmp_path_factory.mktemp("send")
-    other = workbench.demo.generate(folder / "other.db", patients=300, years=2, seed=5, end=DEMO_END)
+    other = other_demo_db
     path = folder / "practices.toml"
     path.write_text(
         f'[smtp]\nhost = "127.0.0.1"\nport = {mailbox.port}\nsecurity = "starttls"\nuser = "{USER}"\n'

@@ -58,10 +58,10 @@ def test_targets_missed_by_most_practices_are_said_once() -> None:
 
 
 @pytest.fixture(scope="module")
-def practices_file(demo_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def practices_file(demo_db: Path, other_demo_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Three practices: the small demo, a second demo practice, and one whose database is gone."""
     folder = tmp_path_factory.mktemp("group")
-    other = workbench.demo.generate(folder / "other.db", patients=300, years=2, seed=5, end=DEMO_END)
+    other = other_demo_db
     path = folder / "practices.toml"
     path.write_text(
         f'[[practice]]\nname = "riverside"\nsource = "opendental+sqlite://{demo_db}"\nreports = ["aging"]\n'
