@@ -77,7 +77,7 @@ def practices_file(demo_db: Path, other_demo_db: Path, tmp_path_factory: pytest.
 def test_frames_and_sql_across_the_practices(practices_file: Path, demo_frames: dict, tmp_path: Path) -> None:
     team = workbench.group(practices_file, cache_dir=tmp_path)
     procs = team.frame("procedures")
-    assert list(procs["practice"].cat.categories) == ["riverside", "maple-grove", "gone"]
+    assert list(procs["practice"].cat.categories) == ["gone", "maple-grove", "riverside"]
     assert team.failed == {"gone": team.failed["gone"]} and "gone.db" in team.failed["gone"]
     riverside = procs[procs["practice"] == "riverside"].drop(columns="practice").reset_index(drop=True)
     pd.testing.assert_frame_equal(riverside, demo_frames["procedures"], check_categorical=False)

@@ -41,6 +41,7 @@ class Group:
         self.cache_dir = cache_dir
         self.failed: dict[str, str] = {}
         self._open: dict[str, Practice] = {}
+        self._tables: dict[str, pd.DataFrame] = {}
 
     @property
     def names(self) -> list[str]:
@@ -61,7 +62,13 @@ class Group:
         return self._open[name]
 
     def frame(self, table: str) -> pd.DataFrame:
-        """One canonical table of every practice that can be read, a ``practice`` column first."""
+        """One canonical table of every practice that can be read, a ``practice`` column first (made once per
+        group object: treat it as read-only)."""
+        if table not in self._tables:
+            self._tables[table] = self._together(table)
+        return self._tables[table]
+
+    def _together(self, table: str) -> pd.DataFrame:
         model.empty_frame(table)  # an unknown table is a SchemaError naming the known ones
         parts = []
         for name in self.names:
@@ -77,7 +84,7 @@ class Group:
         if not parts:
             return model.empty_frame(table).assign(practice=pd.Series(dtype="string"))
         out = pd.concat(parts, ignore_index=True)
-        out["practice"] = pd.Categorical(out["practice"], categories=self.names)
+        out["practice"] = pd.Categorical(out["practice"], categories=sorted(self.names))  # sorts as text does
         return out
 
     def query(self, sql: str) -> pd.DataFrame:
@@ -92,8 +99,9 @@ class Group:
             raise UsageError(f"the query names no canonical table; tables: {', '.join(model.TABLES)}")
         conn = duckdb.connect(":memory:")
         try:
-            for table in named:
-                conn.register(table, _for_duckdb(self.frame(table)))
+            for table in named:  # scanned where it lies: categoricals are DuckDB enums (they compare as text and
+                # sort in the model's order; the practice column's order is alphabetical)
+                conn.register(table, self.frame(table))
             return conn.execute(sql).df()
         except duckdb.Error as exc:
             raise UsageError(f"query failed: {' '.join(str(exc).split())}") from None
@@ -182,8 +190,3 @@ def group(
     (``only``: just these practices)."""
     configs = load_practices(practices)
     return Group([c for c in configs if not only or c.name in only], cache_dir=cache_dir)
-
-
-def _for_duckdb(frame: pd.DataFrame) -> pd.DataFrame:
-    """Categoricals as plain text (DuckDB's ENUM comparisons with text literals behave as text does)."""
-    return frame.astype({c: "string" for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype)})
