@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -27,6 +28,7 @@ DELETIONS_CHECKED_EVERY = timedelta(hours=1)
 # How long a refresh waits for another refresh of the same practice's cache (seconds; default 15 minutes).
 LOCK_TIMEOUT_ENV = "WORKBENCH_LOCK_TIMEOUT"
 log = logging.getLogger("workbench")
+T = TypeVar("T")
 READERS = min(4, os.cpu_count() or 1)  # tables read at once by ``Practice.frames``
 
 
@@ -37,6 +39,7 @@ class Practice:
         self.source = source
         self.store = store
         self._frames: dict[str, pd.DataFrame] = {}
+        self._derived: dict[str, Any] = {}  # what metrics build from the frames (the ledger), kept with them
         self._pinned: Manifest | None = None  # the manifest every frame of this object is read by (no mix)
 
     def __repr__(self) -> str:
@@ -72,9 +75,16 @@ class Practice:
                 if current is None or current == manifest:
                     raise
                 # the manifest held since this object first read is long replaced: start over from the current
-                self._frames, self._pinned = {}, current
+                self._frames, self._derived, self._pinned = {}, {}, current
                 self._frames[name] = self.store.load(name, current)
         return self._frames[name]
+
+    def derived(self, key: str, build: Callable[[], T]) -> T:
+        """What ``build`` makes from this practice's frames, made once while they stay the same (a refresh
+        starts over): the aging ledger that several figures of one report share."""
+        if key not in self._derived:
+            self._derived[key] = build()
+        return self._derived[key]
 
     def frames(self) -> dict[str, pd.DataFrame]:
         """Every canonical table (the ones not yet read are read side by side: Parquet decoding leaves
@@ -134,7 +144,7 @@ class Practice:
                 and previous is not None
                 and _done_meanwhile(previous, before, asked, incremental, check_deletions)
             ):
-                self._frames, self._pinned = {}, previous
+                self._frames, self._derived, self._pinned = {}, {}, previous
                 return previous
             kind: Kind = "incremental" if previous and previous.watermarks and incremental is not False else "full"
             counted = metered(self.source)
@@ -195,7 +205,7 @@ class Practice:
         if incremental and not possible:
             raise UsageError(f"{self.source.url}: no previous extract with change stamps to refresh from")
         tables = list(model.TABLES)
-        self._frames = {}
+        self._frames, self._derived = {}, {}
         if possible and incremental is not False:
             assert previous is not None and stamps is not None
             if check_deletions is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 
 import pandas as pd
@@ -11,7 +11,7 @@ from workbench.errors import SchemaError, UsageError
 from workbench.model import FrameProvider
 from workbench.periods import parse_date
 
-__all__ = ["Frames", "day", "full_name", "period_days", "provider_names", "table"]
+__all__ = ["Frames", "day", "derived", "full_name", "period_days", "provider_names", "table"]
 
 Frames = FrameProvider | Mapping[str, pd.DataFrame]
 
@@ -24,6 +24,14 @@ def table(data: Frames, name: str) -> pd.DataFrame:
         except KeyError:
             raise SchemaError(f"the frames given have no {name!r} table") from None
     return data.frame(name)
+
+
+def derived(data: Frames, key: str, build: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+    """A frame built from ``data``'s tables: made once per connected practice (which keeps it while its frames
+    stay the same), made anew for a mapping. The caller gets its own shallow copy (copy-on-write)."""
+    keep = getattr(data, "derived", None)
+    made = keep(key, build) if callable(keep) and not isinstance(data, Mapping) else build()
+    return made.copy(deep=False)
 
 
 def day(value: date | datetime | str | pd.Timestamp, what: str = "date") -> pd.Timestamp:

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.errors import UsageError
-from workbench.metrics._frames import Frames, day, full_name, table
+from workbench.metrics._frames import Frames, day, derived, full_name, table
 
 __all__ = [
     "AGING_COLUMNS",
@@ -58,8 +58,12 @@ def ledger(data: Frames) -> pd.DataFrame:
     """Every dated money movement per patient: amount > 0 is a charge, < 0 a credit.
 
     Columns: patient_id, date, amount, kind, provider_id, procedure_id (the procedure a line is attached
-    to; for a procedure, itself).
+    to; for a procedure, itself). Built once per connected practice (a report ages it several times).
     """
+    return derived(data, "ledger", lambda: _ledger(data))
+
+
+def _ledger(data: Frames) -> pd.DataFrame:
     procs = table(data, "procedures")
     adjs = table(data, "adjustments")
     pays = table(data, "patient_payments")
@@ -295,13 +299,14 @@ def aging_history(
     ids = np.union1d(moves["guarantor_id"].dropna().to_numpy(int), pending["guarantor_id"].dropna().to_numpy(int))
 
     amount = moves["amount"].to_numpy()
-    charges = _Cumulative(ids, moves["guarantor_id"], moves["date"], np.where(amount > 0, amount, 0.0))
-    credits = _Cumulative(ids, moves["guarantor_id"], moves["date"], np.where(amount < 0, -amount, 0.0))
+    money = _Cumulative(  # column 0: charges, column 1: credits
+        ids, moves["guarantor_id"], moves["date"], np.where(amount > 0, amount, 0.0), np.where(amount < 0, -amount, 0.0)
+    )
     estimates = _Cumulative(ids, pending["guarantor_id"], pending["date"], pending["amount"].to_numpy())
 
     frames = []
     for cutoff in cutoffs:
-        upto = {lag: charges.at(cutoff - pd.Timedelta(days=lag)) for lag in (0, 31, 61, 91)}
+        upto = {lag: money.at(cutoff - pd.Timedelta(days=lag)) for lag in (0, 31, 61, 91)}
         sums = pd.DataFrame(
             {
                 "bal_0_30": upto[0] - upto[31],
@@ -311,7 +316,7 @@ def aging_history(
             },
             index=pd.Index(ids, name="guarantor_id"),
         )
-        paid = credits.at(cutoff)
+        paid = money.at(cutoff, column=1)
         sums["balance"] = upto[0] - paid
         sums["ins_est"] = estimates.at(cutoff)
         _apply_credits(sums, paid)
@@ -349,25 +354,28 @@ def _insurance_events(data: Frames, scope: AgingScope) -> pd.DataFrame:
 
 
 class _Cumulative:
-    """Per-family running sums of dated amounts, answered for any day by binary search."""
+    """Per-family running sums of dated amounts (one or more columns of them, sorted once), answered for any
+    day by binary search."""
 
-    def __init__(self, ids: np.ndarray, owner: pd.Series, dates: pd.Series, amounts: np.ndarray) -> None:
-        family = np.searchsorted(ids, owner.to_numpy(int))
+    def __init__(self, ids: np.ndarray, owner: pd.Series, dates: pd.Series, *amounts: np.ndarray) -> None:
+        family = np.searchsorted(ids, owner.to_numpy(int)).astype(np.int64)
         days = dates.to_numpy("datetime64[D]").astype(np.int64)
-        order = np.lexsort((days, family))
-        self.family, self.days = family[order], days[order]
-        self.cum = np.concatenate([[0.0], np.cumsum(amounts[order])])  # cum[i]: sum of the first i rows
+        key = family * (1 << 32) + days  # (family, day) as one number: one sort instead of two
+        order = np.argsort(key, kind="stable")
+        self.key = key[order]
+        # cum[i]: sum of the first i rows, per amount column
+        self.cums = [np.concatenate([[0.0], np.cumsum(column[order])]) for column in amounts]
         self.ids = ids
-        self.start = np.searchsorted(self.family, np.arange(len(ids)), side="left")
-        self.key = self.family.astype(np.int64) * (1 << 32) + self.days
+        self.start = np.searchsorted(self.key, np.arange(len(ids), dtype=np.int64) * (1 << 32), side="left")
 
-    def at(self, cutoff: pd.Timestamp) -> np.ndarray:
-        """Sum of each family's amounts dated on or before ``cutoff``."""
+    def at(self, cutoff: pd.Timestamp, column: int = 0) -> np.ndarray:
+        """Sum of each family's amounts (of ``column``) dated on or before ``cutoff``."""
         target = np.datetime64(cutoff.date(), "D").astype(np.int64)
-        fam = np.arange(len(self.ids))
+        fam = np.arange(len(self.ids), dtype=np.int64)
         # rows of family f dated up to the target are rows start[f] .. end-1 in (family, day) order
-        end = np.searchsorted(self.key, fam.astype(np.int64) * (1 << 32) + target, side="right")
-        return self.cum[np.maximum(end, self.start)] - self.cum[self.start]
+        end = np.searchsorted(self.key, fam * (1 << 32) + target, side="right")
+        cum = self.cums[column]
+        return cum[np.maximum(end, self.start)] - cum[self.start]
 
 
 def aging_summary(table: pd.DataFrame) -> dict[str, float]:

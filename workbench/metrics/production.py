@@ -95,16 +95,16 @@ def production(
     wo_date = paid["date_paid"] if write_offs == "payment_date" else paid["proc_date"]
     adjs = table(data, "adjustments")
     is_collection = adjs["type"].isin(list(collection_adjustments))
+    window = (first, last)  # each part cut to the period before they are put together
     lines = [
-        _lines(done, done["date"], done["fee"], "gross_production"),
-        _lines(adjs[~is_collection], None, None, "adjustments"),
-        _lines(adjs[is_collection], None, None, "collection_adjustments"),
-        _lines(paid, wo_date, paid["write_off"], "write_offs"),
-        _lines(table(data, "patient_payments"), None, None, "patient_income"),
-        _lines(paid, paid["date_paid"], paid["ins_paid"], "insurance_income"),
+        _lines(done, done["date"], done["fee"], "gross_production", window),
+        _lines(adjs[~is_collection], None, None, "adjustments", window),
+        _lines(adjs[is_collection], None, None, "collection_adjustments", window),
+        _lines(paid, wo_date, paid["write_off"], "write_offs", window),
+        _lines(table(data, "patient_payments"), None, None, "patient_income", window),
+        _lines(paid, paid["date_paid"], paid["ins_paid"], "insurance_income", window),
     ]
     moves = pd.concat(lines, ignore_index=True)
-    moves = moves[(moves["date"] >= first) & (moves["date"] <= last)]
     if attribution == "primary":
         primary = table(data, "patients").set_index("patient_id")["primary_provider_id"]
         moves = moves.assign(provider_id=moves["patient_id"].map(primary))
@@ -170,15 +170,24 @@ def completed_procedures(
     return out.sort_values(["date", "patient"], ignore_index=True)
 
 
-def _lines(frame: pd.DataFrame, dates: pd.Series | None, amounts: pd.Series | None, measure: str) -> pd.DataFrame:
+def _lines(
+    frame: pd.DataFrame,
+    dates: pd.Series | None,
+    amounts: pd.Series | None,
+    measure: str,
+    window: tuple[pd.Timestamp, pd.Timestamp],
+) -> pd.DataFrame:
+    """One measure's lines (date, amount, patient, provider, clinic, procedure) dated within ``window``."""
+    when = frame["date"] if dates is None else dates
+    inside = ((when >= window[0]) & (when <= window[1])).to_numpy(dtype=bool, na_value=False)
     return pd.DataFrame(
         {
-            "date": frame["date"] if dates is None else dates,
-            "amount": frame["amount"] if amounts is None else amounts,
-            "patient_id": frame["patient_id"],
-            "provider_id": frame["provider_id"],
-            "clinic_id": frame["clinic_id"],
-            "procedure_id": frame["procedure_id"],
+            "date": when[inside],
+            "amount": (frame["amount"] if amounts is None else amounts)[inside],
+            "patient_id": frame["patient_id"][inside],
+            "provider_id": frame["provider_id"][inside],
+            "clinic_id": frame["clinic_id"][inside],
+            "procedure_id": frame["procedure_id"][inside],
             "measure": measure,
         }
     )
