@@ -192,7 +192,7 @@ def practices_file(
         f'[[practice]]\nname = "riverside"\nsource = "opendental+sqlite://{demo_db}"\nreports = ["aging", "recall"]\n'
         f'email = ["dr.riverside@example.com", "office@riverside.example.com"]\n\n'
         f'[[practice]]\nname = "maple-grove"\nsource = "opendental+sqlite://{other}"\nreports = ["aging"]\n'
-        f'email = ["dr.maple@example.com"]\n\n'
+        f'email = ["dr.maple@example.com"]\nattach = "pdf"\n\n'
         f'[[practice]]\nname = "gone"\nsource = "opendental+sqlite://{folder}/gone.db"\nreports = ["aging"]\n'
         f'email = ["dr.gone@example.com"]\n',
         encoding="utf-8",
@@ -216,6 +216,8 @@ def test_a_batch_sends_each_practice_its_reports_and_one_failure_notice(
         "aging.html, recall.html" in dry.stdout
     )
     assert "would send: failure notice (2026-10-31) to consultant@example.com: 1 failure(s)" in dry.stdout
+    assert "would send: maple-grove (2026-10-31) to dr.maple@example.com: aging.pdf" in dry.stdout
+    assert not list(out.rglob("*.pdf"))  # a dry run prints no PDF
 
     done = subprocess.run(base, capture_output=True, text=True, timeout=600, env=env)
     assert done.returncode == 1, done.stdout + done.stderr  # one practice failed (the messages all went)
@@ -232,6 +234,10 @@ def test_a_batch_sends_each_practice_its_reports_and_one_failure_notice(
     assert all(b"wb-kpis" in page and b"</html>" in page for page in attached.values())  # reports that open
     text = riverside.get_body(preferencelist=("plain",)).get_content()
     assert "Aging:" in text and "  - " in text  # the headline findings
+    maple = next(m for m in new if m["To"] == "dr.maple@example.com")  # attach = "pdf": printed by Chromium
+    pdfs = {p.get_filename(): p.get_payload(decode=True) for p in maple.iter_attachments()}
+    assert list(pdfs) == ["aging.pdf"] and pdfs["aging.pdf"].startswith(b"%PDF") and len(pdfs["aging.pdf"]) > 20_000
+    assert "Aging:" in maple.get_body(preferencelist=("plain",)).get_content()
     notice = next(m for m in new if m["To"] == "consultant@example.com").get_body().get_content()
     assert "gone / aging: no Open Dental database file at" in notice
     for envelope in envelopes:

@@ -482,7 +482,7 @@ def _deliver(
     """Send (or, dry, list) what this run delivers, and what earlier runs failed to; True when all went."""
     from workbench.delivery import Ledger, deliveries, rebuild
 
-    todo = deliveries(settings, run, results, chosen, group)
+    todo = deliveries(settings, run, results, chosen, group, dry_run=dry_run)
     if dry_run:
         for d in todo:
             notice = d.practice == "failure notice"

@@ -26,6 +26,7 @@ next run, and every outcome is one line.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import smtplib
@@ -51,6 +52,7 @@ __all__ = [
     "Delivery",
     "Ledger",
     "SmtpSettings",
+    "attachments",
     "deliveries",
     "failure_message",
     "findings",
@@ -61,6 +63,7 @@ __all__ = [
 ]
 
 LEDGER = ".deliveries.json"
+log = logging.getLogger("workbench")
 SECURITY = ("starttls", "ssl", "none")
 ENV = "WORKBENCH_SMTP_"
 KEYS = {"host", "port", "security", "user", "sender", "password_env", "password_keyring", "notify", "cafile", "timeout"}
@@ -187,13 +190,15 @@ def report_message(
     message["Message-ID"] = make_msgid(domain=settings.sender.rpartition("@")[2].strip(">") or None)
     files = f"{len(reports)} file{'s' * (len(reports) != 1)}"
     parts = [f"Your practice reports for {run} are attached ({files}; open them in any browser).", ""]
-    for report in reports:
-        parts.append(f"{report.stem.capitalize()}:")
-        parts += [f"  - {line}" for line in findings(report)] or ["  - (nothing stands out)"]
+    for page in dict.fromkeys(r.with_suffix(".html") for r in reports):  # each report once, HTML or PDF
+        parts.append(f"{page.stem.capitalize()}:")
+        said = findings(page) if page.is_file() else []
+        parts += [f"  - {line}" for line in said] or ["  - (nothing stands out)"]
         parts.append("")
     message.set_content("\n".join(parts))
     for report in reports:
-        message.add_attachment(report.read_bytes(), maintype="text", subtype="html", filename=report.name)
+        kind = ("application", "pdf") if report.suffix == ".pdf" else ("text", "html")
+        message.add_attachment(report.read_bytes(), maintype=kind[0], subtype=kind[1], filename=report.name)
     return message
 
 
@@ -327,13 +332,15 @@ def deliveries(
     results: Sequence[JobResult],
     practices: Sequence[PracticeConfig],
     group: JobResult | None = None,
+    dry_run: bool = False,
 ) -> list[Delivery]:
     """What a run sends: each practice with recipients gets its reports that rendered (not the group report:
     it compares the practices, so it stays with the consultant), and the consultant (``notify``) one failure
     notice when anything failed."""
     todo = []
     for config in practices:
-        files = tuple(str(r.output) for r in results if r.practice == config.name and r.ok and r.output)
+        pages = [r.output for r in results if r.practice == config.name and r.ok and r.output]
+        files = tuple(str(f) for f in attachments(pages, config.attach, make=not dry_run))
         if config.email and files:
             todo.append(_report_delivery(settings, config.name, run, config.email, files))
     failures = [
@@ -342,6 +349,31 @@ def deliveries(
     if failures and settings.notify:
         todo.append(_notice_delivery(settings, run, failures))
     return todo
+
+
+def attachments(pages: Sequence[Path], attach: str, make: bool = True) -> list[Path]:
+    """The files a practice's message carries: its reports as HTML, as PDF (printed beside them, once), or
+    both. A report that cannot be printed goes as HTML, with a warning. ``make=False`` (a dry run) names the
+    PDFs without printing them."""
+    if attach == "html":
+        return list(pages)
+    if not make:
+        return [f for page in pages for f in ([page] if attach == "both" else []) + [page.with_suffix(".pdf")]]
+    from workbench.errors import WorkbenchError
+    from workbench.pdf import to_pdf
+
+    out = []
+    for page in pages:
+        pdf = page.with_suffix(".pdf")
+        try:
+            if not pdf.is_file() or pdf.stat().st_mtime < page.stat().st_mtime:
+                to_pdf(page)
+        except WorkbenchError as exc:
+            log.warning("cannot print %s to PDF (%s); it goes as HTML", page, exc)
+            out.append(page)
+            continue
+        out += [page, pdf] if attach == "both" else [pdf]
+    return out
 
 
 def _report_delivery(

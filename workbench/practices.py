@@ -10,6 +10,7 @@
     schedule = "0 6 1 * *"                    # cron (used by `workbench schedule`); optional
     timezone = "America/Chicago"
     email = ["dr.smith@example.com"]          # who receives the reports (batch --send, scheduled runs)
+    attach = "html"                           # or "pdf" (printed by Chromium) or "both"
     api_allowance = { calls = 30000, gb = 3 } # API calls and GB a month included (default: Dentrix Ascend's)
 
 Credentials are references only (``password_env`` / ``password_keyring`` in the source URL), never secrets.
@@ -47,8 +48,10 @@ KEYS = {
     "title",
     "targets",
     "email",
+    "attach",
     "api_allowance",
 }
+ATTACH = ("html", "pdf", "both")
 ADDRESS = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
 
 
@@ -65,6 +68,7 @@ class PracticeConfig:
     title: str | None = None
     targets: dict[str, float] = field(default_factory=dict)  # the practice's own goals (metrics.DEFAULT_TARGETS)
     email: tuple[str, ...] = ()  # who receives the practice's reports (``batch --send``)
+    attach: str = "html"  # the reports as "html", "pdf" (printed by Chromium) or "both"
     api_allowance: Allowance = ASCEND_ALLOWANCE  # calls and data a month included, price beyond (REST sources)
     extra: dict[str, object] = field(default_factory=dict)
 
@@ -136,6 +140,9 @@ def load_practices(path: str | Path | None = None) -> list[PracticeConfig]:
             email = [email]
         if not isinstance(email, list) or not all(isinstance(a, str) and ADDRESS.match(a) for a in email):
             raise UsageError(f'{label}: email must be a list of addresses, e.g. email = ["dr.smith@example.com"]')
+        attach = entry.get("attach", "html")
+        if attach not in ATTACH:
+            raise UsageError(f"{label}: attach must be one of {', '.join(ATTACH)}, got {attach!r}")
         allowance = entry.get("api_allowance", {})
         try:
             if not isinstance(allowance, dict):
@@ -161,6 +168,7 @@ def load_practices(path: str | Path | None = None) -> list[PracticeConfig]:
                 title=entry.get("title"),
                 targets={k: float(v) for k, v in targets.items()},
                 email=tuple(email),
+                attach=attach,
                 api_allowance=api_allowance,
             )
         )
