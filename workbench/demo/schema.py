@@ -278,7 +278,7 @@ INDEXES: dict[str, list[str]] = {
     "paysplit": ["PatNum", "SecDateTEdit"],
     "claimproc": ["PatNum", "ProcNum", "SecDateTEdit"],
     "claim": ["PatNum", "SecDateTEdit"],
-    "refattach": ["PatNum"],
+    "refattach": ["PatNum", "DateTStamp"],
 }
 
 

@@ -99,6 +99,7 @@ CHANGE_CURSORS: dict[str, tuple[str, str, str, str]] = {
     "patient_payments": ("paysplit", "SplitNum", "SecDateTEdit", "SecDateTEdit"),
     "insurance": ("claimproc", "ClaimProcNum", "SecDateTEdit", "SecDateTEdit"),
     "claims": ("claim", "ClaimNum", "c.SecDateTEdit", "SecDateTEdit"),
+    "patient_referrals": ("refattach", "RefAttachNum", "DateTStamp", "DateTStamp"),
 }
 
 STORED_AGING_SQL = (
