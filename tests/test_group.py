@@ -173,3 +173,15 @@ def test_report_group_from_the_command_line(practices_file: Path, tmp_path: Path
         timeout=120,
     )
     assert bad.returncode == 2 and bad.stderr.startswith("error: ")
+
+
+def test_a_group_whose_practices_all_failed_shows_no_zeros(tmp_path: Path) -> None:
+    from workbench.reports import render_group
+
+    practices = tmp_path / "practices.toml"
+    practices.write_text(f'[[practice]]\nname = "gone"\nsource = "opendental+sqlite://{tmp_path}/gone.db"\n')
+    page = render_group(practices, tmp_path / "out", end="2026-10-31", cache_dir=tmp_path / "cache")
+    soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+    cards = " ".join(k.get_text(" ", strip=True) for k in soup.select(".wb-kpi"))
+    assert "0 of 1" in cards and "$0" not in cards and not soup.select(".js-plotly-plot")
+    assert soup.select_one("table.wb-group tr.wb-failed").td.get_text() == "gone"
