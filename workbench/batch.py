@@ -27,7 +27,7 @@ from workbench.files import folder, write_atomically
 from workbench.practices import PracticeConfig
 from workbench.usage import Allowance
 
-__all__ = ["Job", "JobResult", "dask_executor", "jobs_for", "run_batch", "write_index"]
+__all__ = ["Job", "JobResult", "dask_executor", "jobs_for", "prepare", "run_batch", "write_index"]
 
 
 @dataclass(frozen=True)
@@ -121,7 +121,7 @@ def _write(job: Job, result: JobResult, content: bytes | None) -> JobResult:
     return replace(result, output=write_atomically(where / f"{job.report}.html", content))
 
 
-def _prepare(
+def prepare(
     source: str,
     cache_dir: str | None,
     refresh: bool = True,
@@ -164,7 +164,7 @@ def run_batch(
         sources = sorted(allowances)
         errors = list(
             pool.map(
-                _prepare,
+                prepare,
                 [s for s, _ in sources],
                 [c or None for _, c in sources],
                 [refresh] * len(sources),

@@ -138,10 +138,15 @@ def report(
     if name == "group":
         if source:
             raise UsageError("the group report reads every practice of --practices, not one --source")
-        if refresh:
-            _refresh_all(practices, cache_dir)
+        failed = _refresh_all(practices, cache_dir) if refresh else {}
         path = render_group(
-            practices, out_dir, start=first, end=last or day, cache_dir=cache_dir, brand_color=brand_color
+            practices,
+            out_dir,
+            start=first,
+            end=last or day,
+            cache_dir=cache_dir,
+            failed=failed,
+            brand_color=brand_color,
         )
         out.print(str(path))
         return
@@ -348,17 +353,17 @@ def usage(practices: PracticesOpt = None, cache_dir: CacheOpt = None) -> None:
 
 
 def _refresh_all(practices: Path | None, cache_dir: Path | None) -> dict[str, str]:
-    """Bring every practice's cache up to date (deleted rows included); the practices that failed, with why."""
-    from workbench.practice import connect
+    """Bring every practice's cache up to date as a batch does (deleted rows included, the API allowance
+    warned about); the practices that failed, with why (the group report shows them as failed)."""
+    from workbench.batch import prepare
     from workbench.practices import load_practices
 
     failed = {}
     for config in load_practices(practices):
-        try:
-            connect(config.source, cache_dir=cache_dir).refresh(check_deletions=True)
-        except WorkbenchError as exc:
-            failed[config.name] = str(exc)
-            err.print(f"warning: {config.name}: {exc}")
+        error = prepare(config.source, str(cache_dir) if cache_dir else None, allowance=config.api_allowance)
+        if error is not None:
+            failed[config.name] = error
+            err.print(f"warning: {config.name}: {error}")
     return failed
 
 
@@ -456,13 +461,12 @@ def batch(
 def _mail_settings(practices: Path | None, send: bool, dry_run: bool) -> SmtpSettings | None:
     """The mail server for --send (checked before any report runs), or None without --send."""
     from workbench.delivery import load_smtp
-    from workbench.practices import default_practices_file
 
     if dry_run and not send:
         raise UsageError("--dry-run goes with --send")
     if not send:
         return None
-    settings = load_smtp(practices or default_practices_file())
+    settings = load_smtp(practices)
     if settings is None:
         raise UsageError("--send needs a mail server: an [smtp] table in the practices file or $WORKBENCH_SMTP_HOST")
     if not dry_run:
@@ -554,7 +558,7 @@ def schedule_run(
 
     from workbench.batch import jobs_for, write_index
     from workbench.delivery import load_smtp
-    from workbench.practices import default_practices_file, load_practices
+    from workbench.practices import load_practices
     from workbench.schedule import due_practices, record_runs, schedule_lock
 
     state_file = _state_file(state, cache_dir)
@@ -572,7 +576,7 @@ def schedule_run(
         index = write_index(results, out_dir)
         finished = {r.practice for r in results} - {r.practice for r in results if not r.ok}
         record_runs(state_file, sorted(finished), now)  # a failed practice is tried again next time
-        settings = load_smtp(practices or default_practices_file())
+        settings = load_smtp(practices)
         delivered = True
         if settings is not None:  # scheduled runs send where a mail server is set
             run = f"{now:%Y-%m-%d %H:%M} UTC"

@@ -28,7 +28,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import smtplib
 import ssl
 import tomllib
@@ -44,7 +43,7 @@ from workbench.batch import JobResult
 from workbench.errors import DeliveryError, SourceError, UsageError
 from workbench.files import write_atomically
 from workbench.locks import exclusive
-from workbench.practices import PracticeConfig
+from workbench.practices import ADDRESS, PracticeConfig, default_practices_file
 from workbench.secrets import lookup_secret, scrub
 
 __all__ = [
@@ -93,9 +92,10 @@ class SmtpSettings:
             raise UsageError(str(exc)) from None
 
 
-def load_smtp(practices_file: Path | None) -> SmtpSettings | None:
-    """The mail settings: the practices file's ``[smtp]`` table, each key overridden by WORKBENCH_SMTP_<KEY>;
-    None when neither names a host."""
+def load_smtp(practices_file: Path | None = None) -> SmtpSettings | None:
+    """The mail settings: the practices file's ``[smtp]`` table (default: $WORKBENCH_PRACTICES or
+    ./practices.toml), each key overridden by WORKBENCH_SMTP_<KEY>; None when neither names a host."""
+    practices_file = practices_file or default_practices_file()
     table: dict[str, object] = {}
     if practices_file is not None and practices_file.is_file():
         try:
@@ -123,7 +123,7 @@ def load_smtp(practices_file: Path | None) -> SmtpSettings | None:
     except (TypeError, ValueError):
         raise UsageError("[smtp] port and timeout must be numbers") from None
     sender = str(table.get("sender") or table.get("user") or "")
-    if not _addresses([sender]):
+    if not any(ADDRESS.match(address) for _, address in getaddresses([sender])):
         raise UsageError('[smtp] needs a sender address (sender = "Reports <reports@example.com>")')
     return SmtpSettings(
         host=str(table["host"]),
@@ -137,10 +137,6 @@ def load_smtp(practices_file: Path | None) -> SmtpSettings | None:
         cafile=str(table["cafile"]) if table.get("cafile") else None,
         timeout=timeout,
     )
-
-
-def _addresses(values: Sequence[str]) -> list[str]:
-    return [addr for _, addr in getaddresses(list(values)) if re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", addr)]
 
 
 class _Findings(HTMLParser):

@@ -20,7 +20,8 @@ from plotly.io._base_renderers import MimetypeRenderer
 from workbench.errors import UsageError
 from workbench.formatting import money, pct
 from workbench.metrics.aging import AgingScope
-from workbench.metrics.attention import Context
+from workbench.metrics.attention import FIGURES, Context
+from workbench.metrics.group import GROUP_FIGURES
 from workbench.model import PATIENT_STATUSES
 from workbench.practice import Practice, connect
 from workbench.redact import RedactedPractice
@@ -235,16 +236,17 @@ def _paragraphs(text: str) -> str:
     return "".join(out)
 
 
-GROUP_COLUMNS = {
-    "net_production": ("Net production", "$"),
-    "collection_pct": ("Collection rate", "%"),
-    "ar_total": ("A/R", "$"),
-    "ar_over_90_pct": ("A/R over 90", "%"),
-    "ar_months": ("A/R in months", "months"),
-    "new_patients": ("New patients", "count"),
-    "hygiene_reappointment_pct": ("Hygiene reappt.", "%"),
-    "unscheduled_value": ("Unscheduled tx", "$"),
-    "claims_expected": ("Claims outstanding", "$"),
+# the group table's column headings (its figures and their units: metrics.GROUP_FIGURES, metrics.attention.FIGURES)
+GROUP_HEADINGS = {
+    "net_production": "Net production",
+    "collection_pct": "Collection rate",
+    "ar_total": "A/R",
+    "ar_over_90_pct": "A/R over 90",
+    "ar_months": "A/R in months",
+    "new_patients": "New patients",
+    "hygiene_reappointment_pct": "Hygiene reappt.",
+    "unscheduled_value": "Unscheduled tx",
+    "claims_expected": "Claims outstanding",
 }
 
 
@@ -257,18 +259,19 @@ def group_grid(table: pd.DataFrame) -> _Html:
             return "–"
         return {"$": money(value), "%": pct(value), "months": f"{value:.1f}"}.get(unit, f"{value:,.0f}")
 
-    head = "".join(f'<th class="num">{html.escape(label)}</th>' for label, _ in GROUP_COLUMNS.values())
+    head = "".join(f'<th class="num">{html.escape(GROUP_HEADINGS[key])}</th>' for key in GROUP_FIGURES)
     rows, foot = [], ""
     for row in table.to_dict("records"):
         name = html.escape(str(row["practice"]))
         if row["status"] == "failed":
             rows.append(
-                f'<tr class="wb-failed"><td>{name}</td><td colspan="{len(GROUP_COLUMNS)}">'
+                f'<tr class="wb-failed"><td>{name}</td><td colspan="{len(GROUP_FIGURES)}">'
                 f"failed: {html.escape(str(row['error']))}</td></tr>"
             )
             continue
         cells = []
-        for key, (_, unit) in GROUP_COLUMNS.items():
+        for key in GROUP_FIGURES:
+            unit = FIGURES[key].unit
             marks, state = "", ""
             met = row.get(f"{key}_target_met")
             if met is not None and not pd.isna(met):

@@ -117,26 +117,42 @@ def render_report(
         parameters.update(start=period.start.isoformat(), end=period.end.isoformat())
         period_label, as_of_label = period.label(), long_date(period.end)
 
-    out = Path(out_dir)
+    header = {
+        "practice": practice.name,
+        "title": title or spec.title,
+        "period": period_label,
+        "as_of": as_of_label,
+        "system": manifest.system,
+        "practice_source": manifest.source,
+        "extracted_at": _stamp(manifest.extracted_at),
+        "brand_color": brand_color,
+        "logo": logo_uri,
+    }
+    return _render(spec, parameters, Path(out_dir), header, kernel, kernel_name, keep_notebook)
+
+
+def _render(
+    spec: ReportSpec,
+    parameters: dict[str, Any],
+    out: Path,
+    header: Mapping[str, Any],
+    kernel: WarmKernel | None,
+    kernel_name: str | None = None,
+    keep_notebook: bool = False,
+) -> Path:
+    """Execute ``spec``'s notebook with ``parameters`` (in ``kernel``, else a fresh one) and write
+    ``<out>/<spec.name>.html``; ``header`` is what the page says it is of (practice, title, period, source)."""
     folder(out, "output folder")
     with tempfile.TemporaryDirectory(prefix="workbench-") as tmp:
         executed = Path(tmp) / spec.notebook
         if kernel is not None:
-            kernel.execute(resource_dir("notebooks") / spec.notebook, executed, parameters, report)
+            kernel.execute(resource_dir("notebooks") / spec.notebook, executed, parameters, spec.name)
         else:
-            _execute(resource_dir("notebooks") / spec.notebook, executed, parameters, kernel_name, report)
+            _execute(resource_dir("notebooks") / spec.notebook, executed, parameters, kernel_name, spec.name)
         context = {
-            "practice": practice.name,
-            "title": title or spec.title,
-            "period": period_label,
-            "as_of": as_of_label,
-            "system": manifest.system,
-            "practice_source": manifest.source,
-            "extracted_at": _stamp(manifest.extracted_at),
+            **header,
             "version": __version__,
             "generated_at": datetime.now().astimezone().strftime("%B %d, %Y at %H:%M %Z").replace(" 0", " "),
-            "brand_color": brand_color,
-            "logo": logo_uri,
         }
         page = export_html(executed, context)
         if keep_notebook:
@@ -169,8 +185,7 @@ def render_group(
     path = Path(practices) if practices else default_practices_file()
     team = group(path, cache_dir, only)
     period = team.period(start, end)
-    if period.end > date.today():
-        raise UsageError(f"the period ends {period.end}, in the future (today is {date.today()})")
+    _not_future(period.end, "period")
     parameters: dict[str, Any] = {
         "practices": str(path.resolve()),
         "start": period.start.isoformat(),
@@ -179,40 +194,33 @@ def render_group(
         "failed": dict(failed or {}),
         "only": list(only or []),
     }
-    out = Path(out_dir)
-    folder(out, "output folder")
-    with tempfile.TemporaryDirectory(prefix="workbench-") as tmp:
-        executed = Path(tmp) / GROUP.notebook
-        if kernel is not None:
-            kernel.execute(resource_dir("notebooks") / GROUP.notebook, executed, parameters, GROUP.name)
-        else:
-            _execute(resource_dir("notebooks") / GROUP.notebook, executed, parameters, None, GROUP.name)
-        context = {
-            "practice": f"{len(team.names)} practices",
-            "title": GROUP.title,
-            "period": period.label(),
-            "as_of": long_date(period.end),
-            "system": ", ".join(team.names),
-            "practice_source": str(path),
-            "extracted_at": "by each practice's own refresh",
-            "version": __version__,
-            "generated_at": datetime.now().astimezone().strftime("%B %d, %Y at %H:%M %Z").replace(" 0", " "),
-            "brand_color": brand_color,
-            "logo": None,
-        }
-        page = export_html(executed, context)
-    return write_atomically(out / "group.html", page)
+    header = {
+        "practice": f"{len(team.names)} practices",
+        "title": GROUP.title,
+        "period": period.label(),
+        "as_of": long_date(period.end),
+        "system": ", ".join(team.names),
+        "practice_source": str(path),
+        "extracted_at": "by each practice's own refresh",
+        "brand_color": brand_color,
+        "logo": None,
+    }
+    return _render(GROUP, parameters, Path(out_dir), header, kernel)
 
 
 def within_data(practice: Practice, first: date, last: date, what: str) -> None:
     """A report's dates must meet the practice's data: a period wholly before its first day with data, or
     any date after today, would render a report of zeros (or of everyone overdue) that looks real."""
-    today = date.today()
-    if last > today:
-        raise UsageError(f"the {what} ends {last}, in the future (today is {today})")
+    _not_future(last, what)
     dated = practice.frame("procedures")["date"].dropna()
     if len(dated) and last < dated.min().date():
         raise UsageError(f"the {what} ends {last}, before {practice.name}'s first day with data ({dated.min().date()})")
+
+
+def _not_future(last: date, what: str) -> None:
+    today = date.today()
+    if last > today:
+        raise UsageError(f"the {what} ends {last}, in the future (today is {today})")
 
 
 def _execute(notebook: Path, output: Path, parameters: dict[str, Any], kernel_name: str | None, report: str) -> None:

@@ -11,7 +11,17 @@ from workbench.errors import SchemaError, UsageError
 from workbench.model import FrameProvider
 from workbench.periods import parse_date
 
-__all__ = ["Frames", "day", "derived", "full_name", "period_days", "provider_names", "table"]
+__all__ = [
+    "Frames",
+    "day",
+    "derived",
+    "full_name",
+    "name_of_patient",
+    "period_days",
+    "provider_abbr",
+    "provider_names",
+    "table",
+]
 
 Frames = FrameProvider | Mapping[str, pd.DataFrame]
 
@@ -54,6 +64,18 @@ def period_days(start: date | str, end: date | str) -> tuple[pd.Timestamp, pd.Ti
 def full_name(people: pd.DataFrame) -> pd.Series:
     """ "Last, First" from a frame's last_name and first_name (either may be missing)."""
     return (people["last_name"].fillna("") + ", " + people["first_name"].fillna("")).str.strip(", ")
+
+
+def name_of_patient(data: Frames, patient_ids: pd.Series) -> pd.Series:
+    """ "Last, First" of each patient id, aligned with ``patient_ids`` (missing where the id is unknown)."""
+    names = full_name(table(data, "patients").set_index("patient_id"))
+    return pd.Series(names.reindex(patient_ids).to_numpy(), index=patient_ids.index, dtype="string")
+
+
+def provider_abbr(data: Frames, provider_ids: pd.Series) -> pd.Series:
+    """The abbreviation of each provider id, aligned with ``provider_ids`` (missing where unknown)."""
+    abbr = table(data, "providers").set_index("provider_id")["abbr"]
+    return pd.Series(abbr.reindex(provider_ids).to_numpy(), index=provider_ids.index, dtype="string")
 
 
 def provider_names(data: Frames, abbr: pd.Series) -> pd.Series:

@@ -33,6 +33,7 @@ __all__ = [
     "compare",
     "findings",
     "first_day_with_data",
+    "known",
     "period_comparisons",
     "production_context",
     "recall_context",
@@ -136,7 +137,7 @@ def assess(figures: Mapping[str, float], targets: Mapping[str, Target]) -> dict[
     return {
         name: Assessment(target, float(figures[name]))
         for name, target in targets.items()
-        if name in figures and _known(figures[name])
+        if name in figures and known(figures[name])
     }
 
 
@@ -191,7 +192,7 @@ def compare(
     return {
         name: Change(float(now[name]), float(before[name]), against, better, unit)
         for name, (better, unit) in kinds.items()
-        if name in now and name in before and _known(now[name]) and _known(before[name])
+        if name in now and name in before and known(now[name]) and known(before[name])
     }
 
 
@@ -249,7 +250,8 @@ def _number(value: float, unit: str) -> str:
     )
 
 
-def _known(value: float) -> bool:
+def known(value: float) -> bool:
+    """Whether a figure could be computed (a finite number)."""
     try:
         return math.isfinite(float(value))
     except (TypeError, ValueError):
@@ -381,7 +383,7 @@ def aging_context(
     notes = []
     over_90 = aged.loc[aged["bal_over_90"] > 0, "bal_over_90"].sort_values(ascending=False)
     target = (targets or DEFAULT_TARGETS)["ar_over_90_pct"]
-    if len(over_90) and _known(now["ar_over_90_pct"]) and not target.met(now["ar_over_90_pct"]):
+    if len(over_90) and known(now["ar_over_90_pct"]) and not target.met(now["ar_over_90_pct"]):
         few = int((over_90.cumsum() < 0.6 * over_90.sum()).sum()) + 1
         notes.append(f"{few:,} of {len(over_90):,} families hold 60 % of the balance over 90 days.")
     return build_context(data, now, earlier, targets, notes)

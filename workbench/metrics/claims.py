@@ -10,7 +10,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from workbench.metrics._frames import Frames, day, full_name, period_days, table
+from workbench.metrics._frames import Frames, day, name_of_patient, period_days, provider_abbr, table
 from workbench.metrics.attention import Context, Target, as_of_comparisons, build_context
 from workbench.periods import trailing_months
 
@@ -57,11 +57,11 @@ def outstanding_claims(data: Frames, as_of: date | str, preauths: bool = False) 
         {
             "claim_id": kept["claim_id"],
             "patient_id": kept["patient_id"],
-            "patient": _names(data, kept["patient_id"]),
+            "patient": name_of_patient(data, kept["patient_id"]),
             **_carriers(data, kept["carrier_id"]),
             "provider_id": kept["provider_id"],
             "clinic_id": kept["clinic_id"],
-            "provider": _abbrs(data, kept["provider_id"]),
+            "provider": provider_abbr(data, kept["provider_id"]),
             "claim_type": kept["claim_type"].astype("string"),
             "date_service": kept["date_service"],
             "date_sent": kept["date_sent"],
@@ -77,16 +77,6 @@ def outstanding_claims(data: Frames, as_of: date | str, preauths: bool = False) 
 def _age(days: pd.Series) -> pd.Series:
     edges = [-1, 30, 60, 90, np.inf]  # 0-30 | 31-60 | 61-90 | over 90
     return pd.cut(days, edges, labels=list(CLAIM_AGES)).astype("string")
-
-
-def _names(data: Frames, patient_ids: pd.Series) -> pd.Series:
-    patients = table(data, "patients").set_index("patient_id")
-    return pd.Series(full_name(patients).reindex(patient_ids).to_numpy(), index=patient_ids.index, dtype="string")
-
-
-def _abbrs(data: Frames, provider_ids: pd.Series) -> pd.Series:
-    providers = table(data, "providers").set_index("provider_id")["abbr"]
-    return pd.Series(providers.reindex(provider_ids).to_numpy(), index=provider_ids.index, dtype="string")
 
 
 def _carriers(data: Frames, carrier_ids: pd.Series) -> dict[str, pd.Series]:

@@ -11,7 +11,7 @@ import pandas as pd
 
 from workbench.metrics._frames import Frames, period_days
 from workbench.metrics.aging import aging, aging_summary
-from workbench.metrics.attention import DEFAULT_TARGETS, FIGURES, Target
+from workbench.metrics.attention import DEFAULT_TARGETS, FIGURES, Target, known
 from workbench.metrics.claims import outstanding_claims
 from workbench.metrics.new_patients import new_patients
 from workbench.metrics.production import production
@@ -99,7 +99,7 @@ def group_table(
             value = float(found.get(key, math.nan))
             target = own.get(key)
             row[key] = value
-            row[f"{key}_target_met"] = target.met(value) if target is not None and _known(value) else None
+            row[f"{key}_target_met"] = target.met(value) if target is not None and known(value) else None
             row[f"{key}_outlier"] = key in COMPARED and _outlier(key, value, medians[key])
         rows.append(row)
     rows.append({"practice": "Group median", "status": "median", "error": None, **medians})
@@ -163,7 +163,7 @@ def _show(value: float, unit: str) -> str:
 
 def _outlier(key: str, value: float, median: float) -> bool:
     """On the wrong side of the median by more than a quarter of it (10 points for a percentage)."""
-    if not (_known(value) and _known(median)):
+    if not (known(value) and known(median)):
         return False
     figure = FIGURES[key]
     worse = value < median if figure.better == "higher" else value > median
@@ -172,12 +172,5 @@ def _outlier(key: str, value: float, median: float) -> bool:
 
 
 def _median(values: list[float]) -> float:
-    known = [v for v in values if _known(v)]
-    return float(pd.Series(known).median()) if known else math.nan
-
-
-def _known(value: object) -> bool:
-    try:
-        return math.isfinite(float(value))  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return False
+    finite = [v for v in values if known(v)]
+    return float(pd.Series(finite).median()) if finite else math.nan

@@ -10,7 +10,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from workbench.metrics._frames import Frames, full_name, period_days, table
+from workbench.metrics._frames import Frames, name_of_patient, period_days, table
 from workbench.metrics.attention import Context, Target, build_context, period_comparisons
 
 __all__ = [
@@ -48,12 +48,11 @@ def new_patients(data: Frames, start: date | str, end: date | str) -> pd.DataFra
     later = mine[mine["date"] > mine["patient_id"].map(first_seen)]
     second = later.groupby("patient_id")["date"].min()
     produced = mine.groupby("patient_id")["fee"].sum()
-    patients = table(data, "patients").set_index("patient_id")
     source, kind = _sources(data, new["patient_id"])
     out = pd.DataFrame(
         {
             "patient_id": new["patient_id"],
-            "patient": full_name(patients).reindex(new["patient_id"]).to_numpy(),
+            "patient": name_of_patient(data, new["patient_id"]).to_numpy(),
             "first_visit": new["first_visit"],
             "source": source,
             "source_kind": kind,

@@ -9,7 +9,8 @@ from datetime import date
 
 import pandas as pd
 
-from workbench.metrics._frames import Frames, day, full_name, table
+from workbench.metrics._frames import Frames, day, name_of_patient, provider_abbr, table
+from workbench.metrics.aging import PAID_CLAIMPROC_STATUSES
 from workbench.metrics.attention import Context, Target, as_of_comparisons, build_context
 from workbench.metrics.kpis import case_acceptance
 from workbench.periods import Period, trailing_months
@@ -73,11 +74,10 @@ def planned_treatment(
     active = patients.loc[patients["status"].isin(list(patient_statuses)), "patient_id"]
     keep = rows["patient_id"].isin(active)
     rows, booked = rows[keep], booked[keep]
-    providers = table(data, "providers").set_index("provider_id")["abbr"]
     columns = ["procedure_id", "patient_id", "provider_id", "clinic_id", "code", "description", "category"]
     out = rows[[*columns, "date_planned", "fee"]]
     out = out.assign(
-        provider=rows["provider_id"].map(providers).astype("string"),
+        provider=provider_abbr(data, rows["provider_id"]),
         category=rows["category"].fillna("Uncategorized"),
         booked=booked.to_numpy(dtype=bool),
     )
@@ -114,12 +114,9 @@ def remaining_benefits(data: Frames, as_of: date | str) -> pd.DataFrame:
     lines = table(data, "insurance")
     claim_plan = table(data, "claims").set_index("claim_id")["plan_id"]
     lines = lines.assign(plan_id=lines["claim_id"].map(claim_plan))
-    amount = pd.Series(0.0, index=lines.index)
-    paid = lines["status"].isin(["received", "supplemental"])
-    amount[paid] = lines.loc[paid, "ins_paid"]
-    waiting = lines["status"] == "not_received"
-    amount[waiting] = lines.loc[waiting, "ins_pay_est"]
-    lines = lines.assign(amount=amount.fillna(0.0))
+    paid = lines["status"].isin(PAID_CLAIMPROC_STATUSES)  # paid as the ledger counts it; estimated while waiting
+    estimated = lines["ins_pay_est"].where(lines["status"] == "not_received", 0.0)
+    lines = lines.assign(amount=lines["ins_paid"].where(paid, estimated).fillna(0.0))
     merged = lines.merge(out[["patient_id", "plan_id", "benefit_year_start"]], on=["patient_id", "plan_id"])
     merged = merged[(merged["proc_date"] >= merged["benefit_year_start"]) & (merged["proc_date"] <= cutoff)]
     used = merged.groupby("patient_id")["amount"].sum()
@@ -141,7 +138,7 @@ def treatment_by_patient(rows: pd.DataFrame, data: Frames, as_of: date | str) ->
     out = pd.DataFrame(
         {
             "patient_id": per["patient_id"],
-            "patient": full_name(patients).reindex(per["patient_id"]).to_numpy(),
+            "patient": name_of_patient(data, per["patient_id"]).to_numpy(),
             "phone": patients["phone"].reindex(per["patient_id"]).to_numpy(),
             "procedures": per["procedures"],
             "value": per["value"].round(2),
@@ -169,9 +166,8 @@ def acceptance_by_provider(data: Frames, start: date | str, end: date | str) -> 
     """Case acceptance per provider for treatment planned in the period: provider, presented, accepted (fees),
     procedures, acceptance_pct; the whole practice last, as "All providers"."""
     plans = case_acceptance(data, start, end)
-    providers = table(data, "providers").set_index("provider_id")["abbr"]
     plans = plans.assign(
-        provider=plans["provider_id"].map(providers).astype("string").fillna("No provider"),
+        provider=provider_abbr(data, plans["provider_id"]).fillna("No provider"),
         accepted_fee=plans["fee"].where(plans["accepted"], 0.0),
     )
     rows = [
