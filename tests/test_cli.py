@@ -87,6 +87,24 @@ def test_refresh_on_a_terminal_shows_a_bar_and_rows_per_table(demo_url: str, tmp
     assert "cached" in text
 
 
+def test_demo_in_a_log_says_each_step_as_it_begins(tmp_path: Path) -> None:
+    from workbench.demo import GENERATE_STEPS
+    from workbench.reports import REPORTS
+
+    command = [sys.executable, "-m", "workbench", "demo", "--patients", "60", "--years", "1", "--out", str(tmp_path)]
+    env = {**os.environ, "WORKBENCH_CACHE_DIR": str(tmp_path / "cache")}
+    ran = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert ran.returncode == 0, ran.stderr
+    said = ran.stderr.splitlines()
+    steps = [f"demo practice (60 patients × 1 years): {name} (at " for name in GENERATE_STEPS]
+    steps += ["cache: extracting every table (at "] + [f"reports: {name} (at " for name in REPORTS]
+    begun = [next(i for i, line in enumerate(said) if line.startswith(step)) for step in steps]
+    assert begun == sorted(begun)  # one line per step, in the order the steps run
+    assert said[-1].startswith("reports: done in ")
+    assert [line.split()[0] for line in ran.stdout.splitlines()] == list(REPORTS)  # the paths, on stdout
+    assert all((tmp_path / f"{name}.html").stat().st_size > 100_000 for name in REPORTS)
+
+
 def test_report_end_to_end_through_the_installed_command(demo_url: str, tmp_path: Path) -> None:
     done = subprocess.run(
         [

@@ -49,11 +49,10 @@ def test_no_variable_survives_from_one_run_to_the_next(tmp_path: Path, kernel: W
     second = _notebook(tmp_path / "second.ipynb", "assert 'leftover' not in globals(), 'state leaked'")
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
-    kernel.execute(first, tmp_path / "a" / "out.ipynb", {"value": 21}, "first")
-    ran = nbformat.read(tmp_path / "a" / "out.ipynb", as_version=4)
+    ran = kernel.execute(first, tmp_path / "a", {"value": 21}, "first")
     assert ran.cells[-1].outputs[0]["text"].strip() == str(tmp_path / "a")  # ran in its own folder
     assert not any("workbench-reset" in c.metadata.get("tags", []) for c in ran.cells)
-    kernel.execute(second, tmp_path / "b" / "out.ipynb", {}, "second")
+    kernel.execute(second, tmp_path / "b", {}, "second")
     assert kernel.starts == 1
 
 
@@ -61,11 +60,11 @@ def test_a_failed_cell_is_one_error_and_a_dead_kernel_is_replaced(tmp_path: Path
     bad = _notebook(tmp_path / "bad.ipynb", "raise ValueError('no such clinic')")
     good = _notebook(tmp_path / "good.ipynb", "value + 1")
     with pytest.raises(ReportError, match="bad report failed: ValueError: no such clinic"):
-        kernel.execute(bad, tmp_path / "bad-out.ipynb", {}, "bad")
-    kernel.execute(good, tmp_path / "good-out.ipynb", {"value": 1}, "good")
+        kernel.execute(bad, tmp_path, {}, "bad")
+    kernel.execute(good, tmp_path, {"value": 1}, "good")
     process = kernel._manager().provisioner.process  # the kernel process dies between runs
     process.kill()
     process.wait()
-    kernel.execute(good, tmp_path / "good-out2.ipynb", {"value": 2}, "good")
-    assert nbformat.read(tmp_path / "good-out2.ipynb", as_version=4).cells[-1].outputs[0]["data"]["text/plain"] == "3"
+    ran = kernel.execute(good, tmp_path, {"value": 2}, "good")
+    assert ran.cells[-1].outputs[0]["data"]["text/plain"] == "3"
     assert kernel.starts == 3  # the first, after the failed run, after the death

@@ -17,15 +17,25 @@ from typing import TYPE_CHECKING
 # report kernels, batch workers) skips it: jsonschema then leaves that one format unchecked.
 sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
-from workbench import demo, metrics, sources  # noqa: E402
+from workbench import metrics, sources  # noqa: E402
 from workbench.errors import WorkbenchError  # noqa: E402
 from workbench.practice import Practice, connect  # noqa: E402
 
 if TYPE_CHECKING:
+    from workbench import demo
     from workbench.groups import Group
 
 __version__ = "0.1.0"
 __all__ = ["Practice", "WorkbenchError", "__version__", "connect", "demo", "group", "metrics", "sources"]
+
+
+def __getattr__(name: str) -> object:
+    """``workbench.demo`` (the demo generator) is imported when first used: a report kernel never needs it."""
+    if name == "demo":
+        import importlib
+
+        return importlib.import_module("workbench.demo")
+    raise AttributeError(f"module 'workbench' has no attribute {name!r}")
 
 
 def group(

@@ -142,6 +142,13 @@ class CacheStore:
         frame = self._merged(manifest, table, manifest.files[table]).to_pandas()
         return model.conform(table, frame, check_keys=False)
 
+    def column(self, table: str, name: str, manifest: Manifest | None = None) -> pd.Series:
+        """One column of a cached table as it is stored (reads that column and the keys only)."""
+        manifest = manifest or self._require(table)
+        if table not in manifest.files:
+            raise CacheError(f"table {table!r} is not in the cache at {self.dir}; refresh first")
+        return self._merged(manifest, table, manifest.files[table], [name]).column(0).to_pandas().rename(name)
+
     def keys(self, table: str) -> np.ndarray:
         """The cached key values of one table, sorted (reads key columns only, replays no rows)."""
         manifest = self._require(table)
@@ -173,10 +180,12 @@ class CacheStore:
             raise CacheError(f"table {table!r} is not in the cache at {self.dir}; refresh first")
         return manifest
 
-    def _merged(self, manifest: Manifest, table: str, steps: list[dict[str, str | None]]) -> pa.Table:
+    def _merged(
+        self, manifest: Manifest, table: str, steps: list[dict[str, str | None]], columns: list[str] | None = None
+    ) -> pa.Table:
         """The rows of ``steps`` (the first as a base) with every later change applied, in key order, in
         Arrow: the rows no later step replaced or deleted are picked from all files in one pass."""
-        parts = [self._read(manifest, step["upserts"]) for step in steps]
+        parts = [self._read(manifest, step["upserts"], columns) for step in steps]
         if len(parts) == 1:
             return parts[0]
         live = self._live(manifest, table, steps)
@@ -198,10 +207,10 @@ class CacheStore:
             later = union(later, *(self._key_array(manifest, n, key) for n in (step["upserts"], step["deletes"]) if n))
         return live[::-1]
 
-    def _read(self, manifest: Manifest, name: str | None) -> pa.Table:
+    def _read(self, manifest: Manifest, name: str | None, columns: list[str] | None = None) -> pa.Table:
         path = self.dir / manifest.snapshot / str(name)
         try:
-            return pq.read_table(path)
+            return pq.read_table(path, columns=columns)
         except (OSError, ValueError) as exc:
             raise CacheError(f"cannot read cached file {path} ({exc}); the next refresh extracts it again") from None
 

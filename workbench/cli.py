@@ -70,25 +70,56 @@ def demo(
     """Generate the demo practice (if needed) and write every report as HTML."""
     import time
 
+    from workbench.demo import GENERATE_STEPS
     from workbench.practice import connect
     from workbench.reports import REPORTS, render_report
+    from workbench.sources.demo import demo_database
 
     last = parse_date(end, "end date")
     source = f"demo:?patients={patients}&years={years}&seed={seed}" + (f"&end={last}" if last else "")
-    began = time.monotonic()
     say = Console(stderr=True, highlight=False)  # steps on stderr, the report paths on stdout
-    with say.status(f"generating the demo practice ({patients:,} patients × {years} years) and its cache"):
-        practice = connect(source, cache_dir=cache_dir)
-        manifest = practice.manifest
+    began = time.monotonic()
+    with _steps(say, f"demo practice ({patients:,} patients × {years} years)", len(GENERATE_STEPS)) as step:
+        demo_database(source, progress=step)
+    practice = connect(source, cache_dir=cache_dir)
+    if practice.store.manifest() is None:
+        with _steps(say, "cache", 1) as step, _table_progress() as table_read:
+            step("extracting every table")
+            practice.refresh(progress=table_read)
+    manifest = practice.manifest
     say.print(
         f"demo practice {practice.name}: {sum(manifest.rows.values()):,} rows cached ({time.monotonic() - began:.0f} s)"
     )
-    for name in REPORTS:
-        began = time.monotonic()
-        with say.status(f"rendering the {name} report"):
+    with _steps(say, "reports", len(REPORTS)) as step:
+        for name in REPORTS:
+            step(name)
             path = render_report(name, source, out_dir, cache_dir=cache_dir, redact=redact)
-        out.print(f"{name:<11} {path}")
-        say.print(f"  {name} report rendered ({time.monotonic() - began:.0f} s)")
+            out.print(f"{name:<11} {path}")
+
+
+@contextmanager
+def _steps(console: Console, what: str, total: int) -> Iterator[Callable[[str], None]]:
+    """Steps of a long job: on a terminal a live bar (step, done/total, elapsed); in a log a line as each step
+    begins, with the seconds since the job began. ``step(name)`` marks the next one begun."""
+    import time
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    began, begun = time.monotonic(), 0
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
+        task = bar.add_task(what, total=total)
+
+        def step(name: str) -> None:
+            nonlocal begun
+            bar.update(task, completed=begun, description=f"{what}: {name}")
+            begun += 1
+            if not console.is_terminal:
+                console.print(f"{what}: {name} (at {time.monotonic() - began:.0f} s)")
+
+        yield step
+    if begun:
+        console.print(f"{what}: done in {time.monotonic() - began:.0f} s")
 
 
 @app.command()

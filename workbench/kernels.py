@@ -46,8 +46,9 @@ class WarmKernel:
             self.starts += 1
         return self._km
 
-    def execute(self, notebook: Path, output: Path, parameters: dict[str, Any], report: str) -> None:
-        """Run ``notebook`` with ``parameters`` (injected as papermill does) and write it to ``output``."""
+    def execute(self, notebook: Path, cwd: Path, parameters: dict[str, Any], report: str) -> Any:
+        """Run ``notebook`` with ``parameters`` (injected as papermill does) in folder ``cwd``; the executed
+        notebook (a NotebookNode)."""
         import nbformat
         from nbclient import NotebookClient
         from nbclient.exceptions import CellExecutionError, DeadKernelError
@@ -56,7 +57,7 @@ class WarmKernel:
 
         book = parameterize_notebook(load_notebook_node(str(notebook)), parameters, kernel_name=self.kernel_name)
         # first: into the run's folder, and a clean namespace; last: back to a folder that outlives the run
-        enter = f"import os\nos.chdir({str(output.parent)!r})\nget_ipython().run_line_magic('reset', '-f')"
+        enter = f"import os\nos.chdir({str(cwd)!r})\nget_ipython().run_line_magic('reset', '-f')"
         leave = f"import os\nos.chdir({tempfile.gettempdir()!r})"
         for index, code in ((0, enter), (len(book.cells) + 1, leave)):
             cell = nbformat.v4.new_code_cell(code)
@@ -75,7 +76,7 @@ class WarmKernel:
                 if attempt == 2:
                     raise ReportError(f"{report} report could not run: the kernel failed ({exc})") from None
         book.cells = [c for c in book.cells if RESET_TAG not in c.metadata.get("tags", [])]
-        nbformat.write(book, output)
+        return book
 
     def shutdown(self) -> None:
         if self._km is not None:

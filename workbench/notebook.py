@@ -185,13 +185,15 @@ def show_table(
     formats = formats or {}
     align = {c: ' class="num"' if pd.api.types.is_numeric_dtype(frame[c]) else "" for c in frame.columns}
     head = "".join(f"<th{align[c]}>{html.escape(str(c))}</th>" for c in frame.columns)
-    rows = []
-    for record in frame.itertuples(index=False, name=None):
-        cells = []
-        for column, value in zip(frame.columns, record, strict=True):
-            text = formats[column](value) if column in formats else ("–" if pd.isna(value) else str(value))
-            cells.append(f"<td{align[column]}>{html.escape(text)}</td>")
-        rows.append("<tr>" + "".join(cells) + "</tr>")
+    columns = []  # column by column: a table of thousands of rows is a few list comprehensions
+    for column in frame.columns:
+        values, shown = frame[column], formats.get(column)
+        if shown is None:
+            texts = ["–" if gone else str(v) for v, gone in zip(values.tolist(), values.isna().tolist(), strict=True)]
+        else:
+            texts = [shown(v) for v in values.tolist()]
+        columns.append([f"<td{align[column]}>{html.escape(text)}</td>" for text in texts])
+    rows = ["<tr>" + "".join(cells) + "</tr>" for cells in zip(*columns, strict=True)]
     cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
     empty = "" if rows else f'<tr><td colspan="{len(frame.columns)}">Nothing to show.</td></tr>'
     return _Html(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -40,6 +40,7 @@ class Practice:
         self.store = store
         self._frames: dict[str, pd.DataFrame] = {}
         self._derived: dict[str, Any] = {}  # what metrics build from the frames (the ledger), kept with them
+        self._reading: dict[str, tuple[Manifest, Future[pd.DataFrame]]] = {}  # tables read in the background
         self._pinned: Manifest | None = None  # the manifest every frame of this object is read by (no mix)
 
     def __repr__(self) -> str:
@@ -66,6 +67,10 @@ class Practice:
         """One canonical table (a copy is not made: treat it as read-only)."""
         if name not in model.TABLES:
             model.empty_frame(name)  # raises SchemaError listing the known tables
+        if name not in self._frames and name in self._reading:
+            manifest, future = self._reading.pop(name)
+            if future.exception() is None and manifest == self._pinned:  # else read (or said) below
+                self._frames[name] = future.result()
         if name not in self._frames:
             manifest = self.manifest
             try:
@@ -75,9 +80,19 @@ class Practice:
                 if current is None or current == manifest:
                     raise
                 # the manifest held since this object first read is long replaced: start over from the current
-                self._frames, self._derived, self._pinned = {}, {}, current
+                self._frames, self._derived, self._reading, self._pinned = {}, {}, {}, current
                 self._frames[name] = self.store.load(name, current)
         return self._frames[name]
+
+    def column(self, table: str, name: str) -> pd.Series:
+        """One column of a canonical table as cached, read alone while its table is not loaded (a check that
+        needs one column does not read a whole table)."""
+        if table in self._frames:
+            return self._frames[table][name]
+        try:
+            return self.store.column(table, name, self.manifest)
+        except CacheError:
+            return self.frame(table)[name]  # the table's own recovery, from a manifest replaced meanwhile
 
     def derived(self, key: str, build: Callable[[], T]) -> T:
         """What ``build`` makes from this practice's frames, made once while they stay the same (a refresh
@@ -87,17 +102,22 @@ class Practice:
         return self._derived[key]
 
     def frames(self) -> dict[str, pd.DataFrame]:
-        """Every canonical table (the ones not yet read are read side by side: Parquet decoding leaves
-        Python's lock)."""
-        missing = [name for name in model.TABLES if name not in self._frames]
-        if len(missing) > 1:
-            manifest = self.manifest
-            with ThreadPoolExecutor(max_workers=READERS, thread_name_prefix="workbench-load") as pool:
-                loading = {name: pool.submit(self.store.load, name, manifest) for name in missing}
-            for name, future in loading.items():
-                if future.exception() is None and self._pinned == manifest:
-                    self._frames.setdefault(name, future.result())
-        return {name: self.frame(name) for name in model.TABLES}  # what failed above is read (or said) here
+        """Every canonical table (read side by side: see ``read_ahead``)."""
+        self.read_ahead()
+        return {name: self.frame(name) for name in model.TABLES}
+
+    def read_ahead(self, names: Sequence[str] | None = None) -> None:
+        """Start reading tables (default: all) in background threads; ``frame`` then waits only for the one
+        it asks for. Parquet decoding leaves Python's lock: tables are read side by side, and meanwhile with
+        the caller's own work (a report's imports and first figures)."""
+        manifest = self.manifest
+        wanted = [n for n in names or model.TABLES if n not in self._frames and n not in self._reading]
+        if not wanted:
+            return
+        pool = ThreadPoolExecutor(max_workers=READERS, thread_name_prefix="workbench-load")
+        for name in wanted:
+            self._reading[name] = (manifest, pool.submit(self.store.load, name, manifest))
+        pool.shutdown(wait=False)  # its threads end when the last table is read
 
     def refresh(
         self,
@@ -144,7 +164,7 @@ class Practice:
                 and previous is not None
                 and _done_meanwhile(previous, before, asked, incremental, check_deletions)
             ):
-                self._frames, self._derived, self._pinned = {}, {}, previous
+                self._frames, self._derived, self._reading, self._pinned = {}, {}, {}, previous
                 return previous
             kind: Kind = "incremental" if previous and previous.watermarks and incremental is not False else "full"
             counted = metered(self.source)
@@ -205,7 +225,7 @@ class Practice:
         if incremental and not possible:
             raise UsageError(f"{self.source.url}: no previous extract with change stamps to refresh from")
         tables = list(model.TABLES)
-        self._frames, self._derived = {}, {}
+        self._frames, self._derived, self._reading = {}, {}, {}
         if possible and incremental is not False:
             assert previous is not None and stamps is not None
             if check_deletions is None:

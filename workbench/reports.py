@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -143,21 +142,22 @@ def _render(
     """Execute ``spec``'s notebook with ``parameters`` (in ``kernel``, else a fresh one) and write
     ``<out>/<spec.name>.html``; ``header`` is what the page says it is of (practice, title, period, source)."""
     folder(out, "output folder")
-    with tempfile.TemporaryDirectory(prefix="workbench-") as tmp:
-        executed = Path(tmp) / spec.notebook
+    notebook = resource_dir("notebooks") / spec.notebook
+    with tempfile.TemporaryDirectory(prefix="workbench-") as tmp:  # where the notebook runs
         if kernel is not None:
-            kernel.execute(resource_dir("notebooks") / spec.notebook, executed, parameters, spec.name)
+            book = kernel.execute(notebook, Path(tmp), parameters, spec.name)
         else:
-            _execute(resource_dir("notebooks") / spec.notebook, executed, parameters, kernel_name, spec.name)
-        context = {
-            **header,
-            "version": __version__,
-            "generated_at": datetime.now().astimezone().strftime("%B %d, %Y at %H:%M %Z").replace(" 0", " "),
-        }
-        page = export_html(executed, context)
-        if keep_notebook:
-            shutil.copyfile(executed, out / spec.notebook)
-    return write_atomically(out / f"{spec.name}.html", page)
+            book = _execute(notebook, Path(tmp), parameters, kernel_name, spec.name)
+    if keep_notebook:
+        import nbformat
+
+        write_atomically(out / spec.notebook, nbformat.writes(book))
+    context = {
+        **header,
+        "version": __version__,
+        "generated_at": datetime.now().astimezone().strftime("%B %d, %Y at %H:%M %Z").replace(" 0", " "),
+    }
+    return write_atomically(out / f"{spec.name}.html", export_html(book, context))
 
 
 GROUP = ReportSpec("group", "group.ipynb", "Practice Group", "period")
@@ -212,7 +212,7 @@ def within_data(practice: Practice, first: date, last: date, what: str) -> None:
     """A report's dates must meet the practice's data: a period wholly before its first day with data, or
     any date after today, would render a report of zeros (or of everyone overdue) that looks real."""
     _not_future(last, what)
-    dated = practice.frame("procedures")["date"].dropna()
+    dated = practice.column("procedures", "date").dropna()
     if len(dated) and last < dated.min().date():
         raise UsageError(f"the {what} ends {last}, before {practice.name}'s first day with data ({dated.min().date()})")
 
@@ -223,25 +223,25 @@ def _not_future(last: date, what: str) -> None:
         raise UsageError(f"the {what} ends {last}, in the future (today is {today})")
 
 
-def _execute(notebook: Path, output: Path, parameters: dict[str, Any], kernel_name: str | None, report: str) -> None:
-    """Run the notebook in a fresh kernel (papermill). A kernel that dies or fails to start (not a cell error) gets one
-    more try: such failures are usually transient, and a scheduled run should not lose a report to one."""
+def _execute(notebook: Path, cwd: Path, parameters: dict[str, Any], kernel_name: str | None, report: str) -> Any:
+    """Run the notebook in a fresh kernel (papermill) in folder ``cwd``; the executed notebook, kept in memory
+    (nothing is written between cells). A kernel that dies or fails to start (not a cell error) gets one more
+    try: such failures are usually transient, and a scheduled run should not lose a report to one."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
     for attempt in (1, 2):
         try:
-            papermill.execute_notebook(
+            return papermill.execute_notebook(
                 str(notebook),
-                str(output),
+                None,
                 parameters=parameters,
                 kernel_name=kernel_name,
                 progress_bar=False,
                 log_output=False,
-                cwd=str(output.parent),
+                cwd=str(cwd),
                 extra_arguments=["--IPKernelApp.log_level=ERROR"],
             )
-            return
         except PapermillExecutionError as exc:
             raise ReportError(f"{report} report failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}") from None
         except WorkbenchError:
@@ -249,13 +249,11 @@ def _execute(notebook: Path, output: Path, parameters: dict[str, Any], kernel_na
         except Exception as exc:  # kernel start-up or death, missing kernel, I/O: one line for the user
             if attempt == 2:
                 raise ReportError(f"{report} report could not run: {type(exc).__name__}: {exc}") from None
+    raise AssertionError("unreachable")
 
 
-def export_html(executed: Path, context: Mapping[str, Any]) -> str:
-    """The executed notebook as one self-contained HTML page (no code, plotly.js embedded once)."""
-    import nbformat
-
-    book = nbformat.read(executed, as_version=4)
+def export_html(book: Any, context: Mapping[str, Any]) -> str:
+    """An executed notebook (changed here) as one self-contained HTML page (no code, plotly.js embedded once)."""
     book.cells = [c for c in book.cells if c.cell_type != "code" or c.get("outputs")]
     book.metadata["title"] = f"{context['practice']} – {context['title']}"
     exporter = _report_exporter()(

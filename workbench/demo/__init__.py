@@ -1,5 +1,5 @@
 """The built-in demo practice: a synthetic Open Dental database (SQLite) for trying the workbench."""
 
-from workbench.demo.generator import generate
+from workbench.demo.generator import GENERATE_STEPS, generate
 
-__all__ = ["generate"]
+__all__ = ["GENERATE_STEPS", "generate"]

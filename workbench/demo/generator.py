@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -956,27 +957,55 @@ def _write(conn: sqlite3.Connection, table: str, frame: pd.DataFrame) -> None:
     conn.executemany(f"INSERT INTO {table} VALUES ({marks})", zip(*values, strict=True))
 
 
+GENERATE_STEPS = (
+    "patients and families",
+    "insurance coverage",
+    "visits",
+    "treatment",
+    "ledger and claims",
+    "referrals",
+    "schedule and recalls",
+    "writing the database",
+    "indexes and stored aging",
+)
+
+
 def generate(
-    path: str | Path, patients: int = 2000, years: int = 3, seed: int = 7, end: date | None = None, clinics: int = 1
+    path: str | Path,
+    patients: int = 2000,
+    years: int = 3,
+    seed: int = 7,
+    end: date | None = None,
+    clinics: int = 1,
+    progress: Callable[[str], None] | None = None,
 ) -> Path:
     """Write a demo practice as an SQLite file with Open Dental's tables; return its path.
 
     Deterministic for (patients, years, seed, end, clinics); ``end`` (the last day with data, default
-    today) anchors the ledger, and appointments after it are the practice's schedule ahead.
+    today) anchors the ledger, and appointments after it are the practice's schedule ahead. ``progress``
+    is called with the name of each of ``GENERATE_STEPS`` as it begins.
     """
     if patients < 1 or years < 1:
         raise ValueError("patients and years must be at least 1")
+    step = progress or (lambda _name: None)
     end = end or date.today()
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
+    step(GENERATE_STEPS[0])
     sim = _Practice(patients, years, seed, end, clinics)
     frames = sim.reference_tables()
     sim.people()
+    step(GENERATE_STEPS[1])
     frames.update(sim.coverage())
+    step(GENERATE_STEPS[2])
     sim.visits()
+    step(GENERATE_STEPS[3])
     apts, procs = sim.treatment()
+    step(GENERATE_STEPS[4])
     frames.update(sim.ledger(apts, procs))
+    step(GENERATE_STEPS[5])
     frames.update(sim.referrals(procs))
+    step(GENERATE_STEPS[6])
     frames["appointment"] = sim.appointment_frame(apts)
     frames["recall"] = sim.recall_frame()
     frames["patient"] = sim.patient_frame()
@@ -989,8 +1018,10 @@ def generate(
         conn.execute("PRAGMA synchronous=OFF")
         for statement in create_statements():
             conn.execute(statement)
+        step(GENERATE_STEPS[7])
         for table in OPEN_DENTAL_TABLES:
             _write(conn, table, frames[table])
+        step(GENERATE_STEPS[8])
         for statement in index_statements():
             conn.execute(statement)
         write_stored_aging(conn, end)

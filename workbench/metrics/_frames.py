@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
+from typing import TypeVar, cast
 
+import numpy as np
 import pandas as pd
 
 from workbench.errors import SchemaError, UsageError
@@ -20,10 +22,13 @@ __all__ = [
     "period_days",
     "provider_abbr",
     "provider_names",
+    "rows",
+    "sort_by_day",
     "table",
 ]
 
 Frames = FrameProvider | Mapping[str, pd.DataFrame]
+T = TypeVar("T")
 
 
 def table(data: Frames, name: str) -> pd.DataFrame:
@@ -36,12 +41,30 @@ def table(data: Frames, name: str) -> pd.DataFrame:
     return data.frame(name)
 
 
-def derived(data: Frames, key: str, build: Callable[[], pd.DataFrame]) -> pd.DataFrame:
-    """A frame built from ``data``'s tables: made once per connected practice (which keeps it while its frames
-    stay the same), made anew for a mapping. The caller gets its own shallow copy (copy-on-write)."""
+def derived(data: Frames, key: str, build: Callable[[], T]) -> T:
+    """What ``build`` makes from ``data``'s tables: made once per connected practice (which keeps it while its
+    frames stay the same), made anew for a mapping. A frame comes as the caller's own shallow copy
+    (copy-on-write); anything else must not be changed by its users."""
     keep = getattr(data, "derived", None)
     made = keep(key, build) if callable(keep) and not isinstance(data, Mapping) else build()
-    return made.copy(deep=False)
+    return cast(T, made.copy(deep=False)) if isinstance(made, pd.DataFrame) else made
+
+
+def rows(frame: pd.DataFrame, keep: pd.Series, columns: list[str]) -> pd.DataFrame:
+    """The ``columns`` of the rows of ``frame`` where ``keep`` is true (NA counts as false). Choosing the
+    columns first copies only them: a whole procedures frame has a dozen more, text among them."""
+    return frame[columns][keep.to_numpy(dtype=bool, na_value=False)]
+
+
+def sort_by_day(dates: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """The order that sorts ``dates`` (no missing values) by day, and those days in that order (datetime64[D]).
+    Within a span of 65,536 days this is a stable radix sort on 16-bit day numbers: milliseconds a million."""
+    numbers = dates.to_numpy("datetime64[ns]").view(np.int64) // (86_400 * 10**9)
+    if len(numbers) and numbers.max() - numbers.min() < 2**16:
+        order = np.argsort((numbers - numbers.min()).astype(np.uint16), kind="stable")
+    else:
+        order = np.argsort(numbers, kind="stable")
+    return order, numbers[order].view("datetime64[D]")
 
 
 def day(value: date | datetime | str | pd.Timestamp, what: str = "date") -> pd.Timestamp:

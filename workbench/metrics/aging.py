@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.errors import UsageError
-from workbench.metrics._frames import Frames, day, derived, full_name, table
+from workbench.metrics._frames import Frames, day, derived, full_name, rows, sort_by_day, table
 
 __all__ = [
     "AGING_COLUMNS",
@@ -65,14 +65,16 @@ def ledger(data: Frames) -> pd.DataFrame:
 
 def _ledger(data: Frames) -> pd.DataFrame:
     procs = table(data, "procedures")
-    adjs = table(data, "adjustments")
-    pays = table(data, "patient_payments")
     ins = table(data, "insurance")
-    done = procs[procs["status"] == "completed"]
-    paid = ins[
+    columns = ["patient_id", "provider_id", "procedure_id"]
+    done = rows(procs, procs["status"] == "completed", [*columns, "date", "fee"])
+    paid = rows(
+        ins,
         ins["status"].isin(PAID_CLAIMPROC_STATUSES)
-        & (ins["procedure_id"].isna() | ins["procedure_id"].isin(done["procedure_id"]))
-    ]
+        & (ins["procedure_id"].isna() | ins["procedure_id"].isin(done["procedure_id"])),
+        [*columns, "date_paid", "ins_paid", "write_off"],
+    )
+    adjs, pays = table(data, "adjustments"), table(data, "patient_payments")
     parts = [
         (done, done["date"], done["fee"], "procedure"),
         (adjs, adjs["date"], adjs["amount"], "adjustment"),
@@ -166,26 +168,30 @@ def aging(
     if balances not in ("all", "owing", "credit"):
         raise UsageError(f"balances must be 'all', 'owing' or 'credit', got {balances!r}")
     scope = scope or AgingScope()
-    families = scope.families(table(data, "patients"))
-    keys = ["guarantor_id"] if by == "family" else ["patient_id", "guarantor_id"]
-
-    moves = scope.transactions(ledger(data))
-    moves = moves[moves["date"].notna() & (moves["date"] <= cutoff)]
-    moves = moves.assign(instant=False)
     if proc_lifo:
-        moves = _sum_by_procedure_and_day(moves, table(data, "procedures"))
-    moves = moves.merge(families, on="patient_id", how="inner")
-    age = (cutoff - moves["date"]).dt.days.to_numpy()
-    sums = _bucket_sums(moves, age, keys)
-
-    pending = scope.transactions(_pending_insurance(data, cutoff)).merge(families, on="patient_id", how="inner")
-    est = pending.groupby(keys)["ins_est"].sum()
-    result = _finish(sums.join(est, how="outer").fillna(0.0), keys, min_age)
+        result = _aging_proc_lifo(data, cutoff, by, scope, min_age)
+    else:
+        result = _balances(data, by, scope).at([cutoff], min_age)[0]
     if balances != "all":
         result = result[result["balance"] >= 0.005 if balances == "owing" else result["balance"] <= -0.005]
     if insured_only:
         result = result[result["ins_est"].abs() >= 0.005]
     return result.reset_index(drop=True)
+
+
+def _aging_proc_lifo(data: Frames, cutoff: pd.Timestamp, by: str, scope: AgingScope, min_age: int) -> pd.DataFrame:
+    """Aging with adjustments attached to a procedure summed and aged with it (PROC_LIFO_DEFINITION)."""
+    families = scope.families(table(data, "patients"))
+    keys = ["guarantor_id"] if by == "family" else ["patient_id", "guarantor_id"]
+    moves = scope.transactions(ledger(data))
+    moves = moves[moves["date"].notna() & (moves["date"] <= cutoff)]
+    moves = _sum_by_procedure_and_day(moves.assign(instant=False), table(data, "procedures"))
+    moves = moves.merge(families, on="patient_id", how="inner")
+    age = (cutoff - moves["date"]).dt.days.to_numpy()
+    sums = _bucket_sums(moves, age, keys)
+    pending = scope.transactions(_pending_insurance(data, cutoff)).merge(families, on="patient_id", how="inner")
+    est = pending.groupby(keys)["ins_est"].sum()
+    return _finish(sums.join(est, how="outer").fillna(0.0), keys, min_age)
 
 
 def _bucket_sums(moves: pd.DataFrame, age: np.ndarray, keys: list[str]) -> pd.DataFrame:
@@ -261,7 +267,8 @@ def _estimating(data: Frames) -> pd.DataFrame:
     ins = table(data, "insurance")
     procs = table(data, "procedures")
     done = procs.loc[procs["status"] == "completed", "procedure_id"]
-    return ins[ins["procedure_id"].isna() | ins["procedure_id"].isin(done)]
+    columns = ["patient_id", "provider_id", "status", "proc_date", "date_paid", "ins_pay_est", "write_off"]
+    return rows(ins, ins["procedure_id"].isna() | ins["procedure_id"].isin(done), columns)
 
 
 def _pending_insurance(data: Frames, cutoff: pd.Timestamp) -> pd.DataFrame:
@@ -270,12 +277,12 @@ def _pending_insurance(data: Frames, cutoff: pd.Timestamp) -> pd.DataFrame:
     pending = (ins["status"] == "not_received") | (
         (ins["status"] == "received") & (ins["date_paid"].isna() | (ins["date_paid"] > cutoff))
     )
-    rows = ins[pending & (ins["proc_date"] <= cutoff)]
+    lines = ins[pending & (ins["proc_date"] <= cutoff)]
     return pd.DataFrame(
         {
-            "patient_id": rows["patient_id"],
-            "provider_id": rows["provider_id"],
-            "ins_est": rows["ins_pay_est"] + rows["write_off"],
+            "patient_id": lines["patient_id"],
+            "provider_id": lines["provider_id"],
+            "ins_est": lines["ins_pay_est"] + lines["write_off"],
         }
     )
 
@@ -291,38 +298,66 @@ def aging_history(
     cutoffs = sorted({day(d, "as-of date") for d in dates})
     if not cutoffs:
         return pd.DataFrame(columns=["as_of", "guarantor_id", *AGING_COLUMNS])
-    scope = scope or AgingScope()
-    families = scope.families(table(data, "patients"))
-    moves = scope.transactions(ledger(data))
-    moves = moves[moves["date"].notna()].merge(families, on="patient_id", how="inner")
-    pending = _insurance_events(data, scope).merge(families, on="patient_id", how="inner")
-    ids = np.union1d(moves["guarantor_id"].dropna().to_numpy(int), pending["guarantor_id"].dropna().to_numpy(int))
-
-    amount = moves["amount"].to_numpy()
-    money = _Cumulative(  # column 0: charges, column 1: credits
-        ids, moves["guarantor_id"], moves["date"], np.where(amount > 0, amount, 0.0), np.where(amount < 0, -amount, 0.0)
+    aged = _balances(data, "family", scope or AgingScope()).at(cutoffs, min_age)
+    result = pd.concat(
+        [table.assign(as_of=cutoff) for cutoff, table in zip(cutoffs, aged, strict=True)], ignore_index=True
     )
-    estimates = _Cumulative(ids, pending["guarantor_id"], pending["date"], pending["amount"].to_numpy())
-
-    frames = []
-    for cutoff in cutoffs:
-        upto = {lag: money.at(cutoff - pd.Timedelta(days=lag)) for lag in (0, 31, 61, 91)}
-        sums = pd.DataFrame(
-            {
-                "bal_0_30": upto[0] - upto[31],
-                "bal_31_60": upto[31] - upto[61],
-                "bal_61_90": upto[61] - upto[91],
-                "bal_over_90": upto[91],
-            },
-            index=pd.Index(ids, name="guarantor_id"),
-        )
-        paid = money.at(cutoff, column=1)
-        sums["balance"] = upto[0] - paid
-        sums["ins_est"] = estimates.at(cutoff)
-        _apply_credits(sums, paid)
-        frames.append(_finish(sums, ["guarantor_id"], min_age).assign(as_of=cutoff))
-    result = pd.concat(frames, ignore_index=True)
     return result[["as_of", "guarantor_id", *AGING_COLUMNS]]
+
+
+def _balances(data: Frames, by: str, scope: AgingScope) -> _Balances:
+    """The running balances of ``data``'s accounts in ``scope``, made once per connected practice."""
+    return derived(data, f"balances {by} {scope!r}", lambda: _Balances(data, by, scope))
+
+
+class _Balances:
+    """Every account's charges, credits and insurance estimates as running sums by day (family or patient
+    accounts, in one scope): the aging as of any day is a few binary searches, not a pass over the ledger.
+    Credits are applied oldest first (``proc_lifo=False``)."""
+
+    def __init__(self, data: Frames, by: str, scope: AgingScope) -> None:
+        families = scope.families(table(data, "patients"))
+        owner = "guarantor_id" if by == "family" else "patient_id"
+        moves = scope.transactions(ledger(data))
+        moves = rows(moves, moves["date"].notna(), ["patient_id", "date", "amount"])
+        moves = moves.merge(families, on="patient_id", how="inner")
+        pending = _insurance_events(data, scope).merge(families, on="patient_id", how="inner")
+        ids = np.union1d(moves[owner].dropna().to_numpy(int), pending[owner].dropna().to_numpy(int))
+        if by == "family":
+            self.index = pd.Index(ids, name="guarantor_id")
+            self.keys = ["guarantor_id"]
+        else:
+            guarantor = families.set_index("patient_id")["guarantor_id"].reindex(ids).to_numpy()
+            self.index = pd.MultiIndex.from_arrays([ids, guarantor], names=["patient_id", "guarantor_id"])
+            self.keys = ["patient_id", "guarantor_id"]
+        amount = moves["amount"].to_numpy()
+        charges, credits = np.where(amount > 0, amount, 0.0), np.where(amount < 0, -amount, 0.0)
+        self.money = _Cumulative(ids, moves[owner], moves["date"], charges, credits)  # column 1: credits
+        self.estimates = _Cumulative(ids, pending[owner], pending["date"], pending["amount"].to_numpy())
+
+    def at(self, cutoffs: Sequence[pd.Timestamp], min_age: int = 0) -> list[pd.DataFrame]:
+        """The aging table as of each of ``cutoffs``: the rows ``aging`` returns (before its balance filters)."""
+        lags = (0, 31, 61, 91)
+        charged = self.money.at([c - pd.Timedelta(days=lag) for c in cutoffs for lag in lags])
+        paid = self.money.at(cutoffs, column=1)
+        estimated = self.estimates.at(cutoffs)
+        tables = []
+        for i in range(len(cutoffs)):
+            upto = dict(zip(lags, charged[i * len(lags) : (i + 1) * len(lags)], strict=True))
+            sums = pd.DataFrame(
+                {
+                    "bal_0_30": upto[0] - upto[31],
+                    "bal_31_60": upto[31] - upto[61],
+                    "bal_61_90": upto[61] - upto[91],
+                    "bal_over_90": upto[91],
+                    "balance": upto[0] - paid[i],
+                    "ins_est": estimated[i],
+                },
+                index=self.index,
+            )
+            _apply_credits(sums, paid[i])
+            tables.append(_finish(sums, self.keys, min_age))
+        return tables
 
 
 def aging_trend(history: pd.DataFrame) -> pd.DataFrame:
@@ -354,28 +389,27 @@ def _insurance_events(data: Frames, scope: AgingScope) -> pd.DataFrame:
 
 
 class _Cumulative:
-    """Per-family running sums of dated amounts (one or more columns of them, sorted once), answered for any
-    day by binary search."""
+    """Dated amounts per account (one or more columns of them), sorted by day once: the sums of every account
+    up to any days, for many days in one pass over the rows."""
 
     def __init__(self, ids: np.ndarray, owner: pd.Series, dates: pd.Series, *amounts: np.ndarray) -> None:
-        family = np.searchsorted(ids, owner.to_numpy(int)).astype(np.int64)
-        days = dates.to_numpy("datetime64[D]").astype(np.int64)
-        key = family * (1 << 32) + days  # (family, day) as one number: one sort instead of two
-        order = np.argsort(key, kind="stable")
-        self.key = key[order]
-        # cum[i]: sum of the first i rows, per amount column
-        self.cums = [np.concatenate([[0.0], np.cumsum(column[order])]) for column in amounts]
-        self.ids = ids
-        self.start = np.searchsorted(self.key, np.arange(len(ids), dtype=np.int64) * (1 << 32), side="left")
+        order, self.days = sort_by_day(dates)
+        self.size = len(ids)
+        self.account = np.searchsorted(ids, owner.to_numpy(int))[order]
+        self.amounts = [column[order] for column in amounts]
 
-    def at(self, cutoff: pd.Timestamp, column: int = 0) -> np.ndarray:
-        """Sum of each family's amounts (of ``column``) dated on or before ``cutoff``."""
-        target = np.datetime64(cutoff.date(), "D").astype(np.int64)
-        fam = np.arange(len(self.ids), dtype=np.int64)
-        # rows of family f dated up to the target are rows start[f] .. end-1 in (family, day) order
-        end = np.searchsorted(self.key, fam * (1 << 32) + target, side="right")
-        cum = self.cums[column]
-        return cum[np.maximum(end, self.start)] - cum[self.start]
+    def at(self, cutoffs: Sequence[pd.Timestamp], column: int = 0) -> np.ndarray:
+        """Row i: each account's sum of the amounts (of ``column``) dated on or before ``cutoffs[i]``."""
+        targets = np.array([np.datetime64(c.date(), "D") for c in cutoffs], dtype="datetime64[D]")
+        order = np.argsort(targets, kind="stable")
+        ends = np.searchsorted(self.days, targets[order], side="right")
+        amount = self.amounts[column]
+        out = np.empty((len(targets), self.size))
+        running, begin = np.zeros(self.size), 0
+        for i, end in zip(order, ends, strict=True):  # each row between two days added once
+            running += np.bincount(self.account[begin:end], weights=amount[begin:end], minlength=self.size)
+            out[i], begin = running, end
+        return out
 
 
 def aging_summary(table: pd.DataFrame) -> dict[str, float]:

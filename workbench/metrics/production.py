@@ -6,10 +6,11 @@ from collections.abc import Collection, Sequence
 from datetime import date
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 
 from workbench.errors import UsageError
-from workbench.metrics._frames import Frames, day, period_days, provider_names, table
+from workbench.metrics._frames import Frames, day, derived, period_days, provider_names, sort_by_day, table
 from workbench.metrics.aging import PAID_CLAIMPROC_STATUSES, patient_names
 
 __all__ = [
@@ -30,6 +31,7 @@ MEASURES = [
     "patient_income",
     "insurance_income",
 ]
+MEASURE = pd.CategoricalDtype(MEASURES)
 PRODUCTION_COLUMNS = [
     "gross_production",
     "adjustments",
@@ -88,23 +90,8 @@ def production(
     if attribution not in ("treating", "primary"):
         raise UsageError(f"attribution must be 'treating' or 'primary', got {attribution!r}")
 
+    moves = _dated_lines(data, write_offs, collection_adjustments).between(first, last)
     procs = table(data, "procedures")
-    ins = table(data, "insurance")
-    paid = ins[ins["status"].isin(PAID_CLAIMPROC_STATUSES)]
-    done = procs[procs["status"] == "completed"]
-    wo_date = paid["date_paid"] if write_offs == "payment_date" else paid["proc_date"]
-    adjs = table(data, "adjustments")
-    is_collection = adjs["type"].isin(list(collection_adjustments))
-    window = (first, last)  # each part cut to the period before they are put together
-    lines = [
-        _lines(done, done["date"], done["fee"], "gross_production", window),
-        _lines(adjs[~is_collection], None, None, "adjustments", window),
-        _lines(adjs[is_collection], None, None, "collection_adjustments", window),
-        _lines(paid, wo_date, paid["write_off"], "write_offs", window),
-        _lines(table(data, "patient_payments"), None, None, "patient_income", window),
-        _lines(paid, paid["date_paid"], paid["ins_paid"], "insurance_income", window),
-    ]
-    moves = pd.concat(lines, ignore_index=True)
     if attribution == "primary":
         primary = table(data, "patients").set_index("patient_id")["primary_provider_id"]
         moves = moves.assign(provider_id=moves["patient_id"].map(primary))
@@ -170,25 +157,58 @@ def completed_procedures(
     return out.sort_values(["date", "patient"], ignore_index=True)
 
 
+def _dated_lines(data: Frames, write_offs: str, collection_adjustments: Collection[str]) -> _DatedLines:
+    """Every line of every measure, made once per connected practice: a report asks for many periods."""
+    kinds = tuple(sorted(collection_adjustments))
+    return derived(data, f"production lines {write_offs} {kinds}", lambda: _DatedLines(data, write_offs, kinds))
+
+
+class _DatedLines:
+    """The lines of every measure (date, amount, patient, provider, clinic, procedure, measure) with their
+    order by date: a period's lines are found by binary search and only they are copied."""
+
+    def __init__(self, data: Frames, write_offs: str, collection_adjustments: Collection[str]) -> None:
+        procs = table(data, "procedures")
+        ins = table(data, "insurance")
+        adjs = table(data, "adjustments")
+        paid = ins["status"].isin(PAID_CLAIMPROC_STATUSES)
+        is_collection = adjs["type"].isin(list(collection_adjustments))
+        wo_date = ins["date_paid"] if write_offs == "payment_date" else ins["proc_date"]
+        parts = [
+            _lines(procs, "gross_production", amounts=procs["fee"], keep=procs["status"] == "completed"),
+            _lines(adjs, "adjustments", keep=~is_collection),
+            _lines(adjs, "collection_adjustments", keep=is_collection),
+            _lines(ins, "write_offs", wo_date, ins["write_off"], paid),
+            _lines(table(data, "patient_payments"), "patient_income"),
+            _lines(ins, "insurance_income", ins["date_paid"], ins["ins_paid"], paid),
+        ]
+        self.lines = pd.concat(parts, ignore_index=True)
+        self.order, self.dates = sort_by_day(self.lines["date"])
+
+    def between(self, first: pd.Timestamp, last: pd.Timestamp) -> pd.DataFrame:
+        """The lines dated from ``first`` through ``last`` (days)."""
+        begin = np.searchsorted(self.dates, np.datetime64(first.date(), "D"), side="left")
+        end = np.searchsorted(self.dates, np.datetime64(last.date(), "D"), side="right")
+        return self.lines.take(np.sort(self.order[begin:end]))
+
+
 def _lines(
     frame: pd.DataFrame,
-    dates: pd.Series | None,
-    amounts: pd.Series | None,
     measure: str,
-    window: tuple[pd.Timestamp, pd.Timestamp],
+    dates: pd.Series | None = None,
+    amounts: pd.Series | None = None,
+    keep: pd.Series | None = None,
 ) -> pd.DataFrame:
-    """One measure's lines (date, amount, patient, provider, clinic, procedure) dated within ``window``."""
+    """One measure's dated lines: the rows of ``frame`` where ``keep``, on ``dates`` (else its date), of
+    ``amounts`` (else its amount)."""
     when = frame["date"] if dates is None else dates
-    inside = ((when >= window[0]) & (when <= window[1])).to_numpy(dtype=bool, na_value=False)
-    return pd.DataFrame(
+    inside = (when.notna() if keep is None else when.notna() & keep).to_numpy(dtype=bool, na_value=False)
+    return pd.DataFrame(  # arrays, not series: no index to carry along
         {
-            "date": when[inside],
-            "amount": (frame["amount"] if amounts is None else amounts)[inside],
-            "patient_id": frame["patient_id"][inside],
-            "provider_id": frame["provider_id"][inside],
-            "clinic_id": frame["clinic_id"][inside],
-            "procedure_id": frame["procedure_id"][inside],
-            "measure": measure,
+            "date": when.array[inside],
+            "amount": (frame["amount"] if amounts is None else amounts).array[inside],
+            **{c: frame[c].array[inside] for c in ("patient_id", "provider_id", "clinic_id", "procedure_id")},
+            "measure": pd.Categorical.from_codes(np.full(int(inside.sum()), MEASURES.index(measure)), dtype=MEASURE),
         }
     )
 

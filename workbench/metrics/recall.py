@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.errors import UsageError
-from workbench.metrics._frames import Frames, day, full_name, period_days, table
+from workbench.metrics._frames import Frames, day, derived, full_name, period_days, table
 
 __all__ = [
     "HYGIENE_CODES",
@@ -97,11 +97,16 @@ HYGIENE_CODES = ("D1110", "D1120", "D4341", "D4342", "D4346", "D4910")
 def hygiene_appointments(data: Frames, hygiene_codes: Collection[str] = HYGIENE_CODES) -> pd.DataFrame:
     """Appointments that are hygiene visits: those with a procedure whose code is a hygiene code, and,
     where an appointment has no procedures attached, those the system flags as hygiene."""
+    codes = tuple(sorted(hygiene_codes))
+    return derived(data, f"hygiene appointments {codes}", lambda: _hygiene_appointments(data, codes))
+
+
+def _hygiene_appointments(data: Frames, hygiene_codes: tuple[str, ...]) -> pd.DataFrame:
     apts = table(data, "appointments")
     procs = table(data, "procedures")
-    attached = procs[procs["appointment_id"].notna()]
-    with_codes = attached.loc[attached["code"].isin(list(hygiene_codes)), "appointment_id"]
-    bare = ~apts["appointment_id"].isin(attached["appointment_id"])
+    attached = procs["appointment_id"].notna()
+    with_codes = procs.loc[attached & procs["code"].isin(hygiene_codes), "appointment_id"]
+    bare = ~apts["appointment_id"].isin(procs.loc[attached, "appointment_id"])
     flagged = apts["is_hygiene"].fillna(False).astype(bool)
     return apts[apts["appointment_id"].isin(with_codes) | (bare & flagged)]
 

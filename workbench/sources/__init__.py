@@ -1,17 +1,5 @@
-"""Sources: one module per practice system, registered by URL scheme."""
+"""Sources: one module per practice system, registered by URL scheme and imported when a URL asks for it."""
 
-from workbench.sources import ascend_api, demo, dentrix, opendental_api, opendental_sql  # register their schemes
 from workbench.sources.base import Source, SourceInfo, open_source, register, schemes
 
-__all__ = [
-    "Source",
-    "SourceInfo",
-    "ascend_api",
-    "demo",
-    "dentrix",
-    "open_source",
-    "opendental_api",
-    "opendental_sql",
-    "register",
-    "schemes",
-]
+__all__ = ["Source", "SourceInfo", "open_source", "register", "schemes"]

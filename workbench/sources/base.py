@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future
@@ -68,6 +69,14 @@ class Scheme:
 
 
 _SCHEMES: dict[str, Scheme] = {}
+_MODULES = {  # scheme -> the module of workbench.sources that registers it when imported (only when asked for)
+    "ascend+api": "ascend_api",
+    "demo": "demo",
+    "dentrix+odbc": "dentrix",
+    "opendental+api": "opendental_api",
+    "opendental+odbc": "opendental_sql",
+    "opendental+sqlite": "opendental_sql",
+}
 
 
 def register(name: str, factory: Callable[[str], Source], description: str, example: str) -> None:
@@ -77,12 +86,21 @@ def register(name: str, factory: Callable[[str], Source], description: str, exam
 
 def schemes() -> list[Scheme]:
     """Registered schemes, sorted by name."""
+    for scheme in _MODULES:
+        _import(scheme)
     return [_SCHEMES[k] for k in sorted(_SCHEMES)]
+
+
+def _import(scheme: str) -> None:
+    """Import the module behind a built-in scheme (a report kernel imports only its own source's client)."""
+    if scheme in _MODULES and scheme not in _SCHEMES:
+        importlib.import_module(f"workbench.sources.{_MODULES[scheme]}")
 
 
 def open_source(url: str) -> Source:
     """The source for ``url``; an unknown scheme raises an error listing the known ones."""
     scheme = url.split(":", 1)[0] if ":" in url else ""
+    _import(scheme)
     if scheme not in _SCHEMES:
         known = ", ".join(f"{s.name}:" for s in schemes())
         shown = f"'{scheme}:'" if scheme else f"in {url!r} (no scheme)"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -38,12 +39,13 @@ def _options(url: str) -> tuple[int, int, int, date]:
     return patients, years, seed, end
 
 
-def demo_database(url: str = "demo:") -> Path:
-    """The demo practice's Open Dental database file for ``url``, generated on first use."""
+def demo_database(url: str = "demo:", progress: Callable[[str], None] | None = None) -> Path:
+    """The demo practice's Open Dental database file for ``url``, generated on first use (``progress``: called
+    as each step of the generation begins, see ``workbench.demo.GENERATE_STEPS``)."""
     patients, years, seed, end = _options(url)
     path = cache_root() / "demo" / f"demo-p{patients}-y{years}-s{seed}-{end.isoformat()}.db"
     if not path.exists():
-        generate(path, patients=patients, years=years, seed=seed, end=end)
+        generate(path, patients=patients, years=years, seed=seed, end=end, progress=progress)
     return path
 
 
