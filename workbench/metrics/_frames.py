@@ -22,8 +22,8 @@ __all__ = [
     "period_days",
     "provider_abbr",
     "provider_names",
-    "rows",
     "sort_by_day",
+    "subset",
     "table",
 ]
 
@@ -50,7 +50,7 @@ def derived(data: Frames, key: str, build: Callable[[], T]) -> T:
     return cast(T, made.copy(deep=False)) if isinstance(made, pd.DataFrame) else made
 
 
-def rows(frame: pd.DataFrame, keep: pd.Series, columns: list[str]) -> pd.DataFrame:
+def subset(frame: pd.DataFrame, keep: pd.Series, columns: list[str]) -> pd.DataFrame:
     """The ``columns`` of the rows of ``frame`` where ``keep`` is true (NA counts as false). Choosing the
     columns first copies only them: a whole procedures frame has a dozen more, text among them."""
     return frame[columns][keep.to_numpy(dtype=bool, na_value=False)]

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.errors import UsageError
-from workbench.metrics._frames import Frames, day, derived, full_name, rows, sort_by_day, table
+from workbench.metrics._frames import Frames, day, derived, full_name, sort_by_day, subset, table
 
 __all__ = [
     "AGING_COLUMNS",
@@ -67,8 +67,8 @@ def _ledger(data: Frames) -> pd.DataFrame:
     procs = table(data, "procedures")
     ins = table(data, "insurance")
     columns = ["patient_id", "provider_id", "procedure_id"]
-    done = rows(procs, procs["status"] == "completed", [*columns, "date", "fee"])
-    paid = rows(
+    done = subset(procs, procs["status"] == "completed", [*columns, "date", "fee"])
+    paid = subset(
         ins,
         ins["status"].isin(PAID_CLAIMPROC_STATUSES)
         & (ins["procedure_id"].isna() | ins["procedure_id"].isin(done["procedure_id"])),
@@ -268,7 +268,7 @@ def _estimating(data: Frames) -> pd.DataFrame:
     procs = table(data, "procedures")
     done = procs.loc[procs["status"] == "completed", "procedure_id"]
     columns = ["patient_id", "provider_id", "status", "proc_date", "date_paid", "ins_pay_est", "write_off"]
-    return rows(ins, ins["procedure_id"].isna() | ins["procedure_id"].isin(done), columns)
+    return subset(ins, ins["procedure_id"].isna() | ins["procedure_id"].isin(done), columns)
 
 
 def _pending_insurance(data: Frames, cutoff: pd.Timestamp) -> pd.DataFrame:
@@ -319,7 +319,7 @@ class _Balances:
         families = scope.families(table(data, "patients"))
         owner = "guarantor_id" if by == "family" else "patient_id"
         moves = scope.transactions(ledger(data))
-        moves = rows(moves, moves["date"].notna(), ["patient_id", "date", "amount"])
+        moves = subset(moves, moves["date"].notna(), ["patient_id", "date", "amount"])
         moves = moves.merge(families, on="patient_id", how="inner")
         pending = _insurance_events(data, scope).merge(families, on="patient_id", how="inner")
         ids = np.union1d(moves[owner].dropna().to_numpy(int), pending[owner].dropna().to_numpy(int))

@@ -7,7 +7,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from workbench.metrics._frames import Frames, day, period_days, rows, table
+from workbench.metrics._frames import Frames, day, period_days, subset, table
 from workbench.metrics.aging import aging, aging_summary
 from workbench.metrics.production import production
 from workbench.metrics.recall import hygiene_reappointment
@@ -53,7 +53,7 @@ def kpis(data: Frames, start: date | str, end: date | str) -> dict[str, float]:
     reappointment % and case acceptance % for the period (see KPI_DEFINITION)."""
     first, last = day(start, "start date"), day(end, "end date")
     procs = table(data, "procedures")
-    done = rows(procs, (procs["status"] == "completed") & procs["date"].notna(), ["patient_id", "date"])
+    done = subset(procs, (procs["status"] == "completed") & procs["date"].notna(), ["patient_id", "date"])
     first_seen = done.groupby("patient_id")["date"].min()
     patients = table(data, "patients")
     active_ids = patients.loc[patients["status"] == "patient", "patient_id"]

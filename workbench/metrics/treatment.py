@@ -9,7 +9,7 @@ from datetime import date
 
 import pandas as pd
 
-from workbench.metrics._frames import Frames, day, name_of_patient, provider_abbr, table
+from workbench.metrics._frames import Frames, day, name_of_patient, provider_abbr, subset, table
 from workbench.metrics.aging import PAID_CLAIMPROC_STATUSES
 from workbench.metrics.attention import Context, Target, as_of_comparisons, build_context
 from workbench.metrics.kpis import case_acceptance
@@ -65,7 +65,9 @@ def planned_treatment(
     procs = table(data, "procedures")
     planned_on = procs["date_planned"].fillna(procs["date"])
     open_then = (procs["status"] == "planned") | ((procs["status"] == "completed") & (procs["date"] > cutoff))
-    rows = procs[open_then.fillna(False) & (planned_on <= cutoff).fillna(False)].assign(date_planned=planned_on)
+    columns = ["procedure_id", "patient_id", "provider_id", "clinic_id", "code", "description", "category"]
+    rows = subset(procs, open_then & (planned_on <= cutoff), [*columns, "appointment_id", "fee"])
+    rows = rows.assign(date_planned=planned_on[rows.index])
     apts = table(data, "appointments").set_index("appointment_id")
     status = rows["appointment_id"].map(apts["status"]).astype("object")
     start = rows["appointment_id"].map(apts["start"])
@@ -74,7 +76,6 @@ def planned_treatment(
     active = patients.loc[patients["status"].isin(list(patient_statuses)), "patient_id"]
     keep = rows["patient_id"].isin(active)
     rows, booked = rows[keep], booked[keep]
-    columns = ["procedure_id", "patient_id", "provider_id", "clinic_id", "code", "description", "category"]
     out = rows[[*columns, "date_planned", "fee"]]
     out = out.assign(
         provider=provider_abbr(data, rows["provider_id"]),
@@ -111,7 +112,10 @@ def remaining_benefits(data: Frames, as_of: date | str) -> pd.DataFrame:
             "benefit_year_start": year_start,
         }
     )
-    lines = table(data, "insurance")
+    ins = table(data, "insurance")
+    earliest = year_start.min() if len(year_start) else cutoff  # no benefit year starts before it
+    window = (ins["proc_date"] >= earliest) & (ins["proc_date"] <= cutoff)
+    lines = subset(ins, window, ["patient_id", "claim_id", "status", "ins_paid", "ins_pay_est", "proc_date"])
     claim_plan = table(data, "claims").set_index("claim_id")["plan_id"]
     lines = lines.assign(plan_id=lines["claim_id"].map(claim_plan))
     paid = lines["status"].isin(PAID_CLAIMPROC_STATUSES)  # paid as the ledger counts it; estimated while waiting
