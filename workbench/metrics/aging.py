@@ -30,6 +30,8 @@ __all__ = [
     "patient_names",
 ]
 
+LEDGER_KINDS = ["procedure", "adjustment", "patient_payment", "insurance"]
+LEDGER_KIND = pd.CategoricalDtype(LEDGER_KINDS)
 PAID_CLAIMPROC_STATUSES = ("received", "supplemental", "cap_claim", "cap_complete")
 BUCKETS = ("bal_over_90", "bal_61_90", "bal_31_60", "bal_0_30")  # oldest first
 AGING_COLUMNS = ["bal_0_30", "bal_31_60", "bal_61_90", "bal_over_90", "balance", "ins_est", "patient_portion"]
@@ -83,14 +85,14 @@ def _ledger(data: Frames) -> pd.DataFrame:
     ]
     return pd.concat(
         [
-            pd.DataFrame(
+            pd.DataFrame(  # arrays, not series: no index to carry along
                 {
-                    "patient_id": frame["patient_id"],
-                    "date": dates,
-                    "amount": amounts,
-                    "kind": kind,
-                    "provider_id": frame["provider_id"],
-                    "procedure_id": frame["procedure_id"],
+                    "patient_id": frame["patient_id"].array,
+                    "date": dates.array,
+                    "amount": amounts.array,
+                    "kind": pd.Categorical.from_codes(np.full(len(frame), LEDGER_KINDS.index(kind)), dtype=LEDGER_KIND),
+                    "provider_id": frame["provider_id"].array,
+                    "procedure_id": frame["procedure_id"].array,
                 }
             )
             for frame, dates, amounts, kind in parts
