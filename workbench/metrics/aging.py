@@ -324,7 +324,7 @@ class _Balances:
         moves = subset(moves, moves["date"].notna(), ["patient_id", "date", "amount"])
         moves = moves.merge(families, on="patient_id", how="inner")
         pending = _insurance_events(data, scope).merge(families, on="patient_id", how="inner")
-        ids = np.union1d(moves[owner].dropna().to_numpy(int), pending[owner].dropna().to_numpy(int))
+        ids = np.unique(families[owner].dropna().to_numpy(int))  # every account in scope (empty ones drop out)
         if by == "family":
             self.index = pd.Index(ids, name="guarantor_id")
             self.keys = ["guarantor_id"]
