@@ -58,6 +58,10 @@ def test_changes_say_direction_and_whether_it_is_good() -> None:
     assert (better.good, better.says()) == (True, "▼ 3.0 points vs last month")
     assert (worse.good, worse.says()) == (False, "▼ $300 vs a year earlier")
     assert (same.good, same.says()) == (None, "same as last month")
+    months = Change(now=2.7, before=2.66, against="a year earlier", better="lower", unit="months")
+    assert (months.good, months.says()) == (None, "same as a year earlier")  # 2.7 and 2.7 as shown
+    months = Change(now=2.7, before=1.9, against="last month", better="lower", unit="months")
+    assert (months.good, months.says()) == (False, "▲ 0.8 months vs last month")
     assert compare({"x": 1.0}, None, "last month", {"x": ("higher", "$")}) == {}  # the data does not reach back
     assert compare({"x": float("nan")}, {"x": 1.0}, "last month", {"x": ("higher", "$")}) == {}
 

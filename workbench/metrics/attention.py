@@ -173,6 +173,7 @@ class Change:
         amount = {
             "$": f"${size:,.0f}",
             "%": f"{size:.1f} points",
+            "months": f"{size:.1f} months",
             "days": f"{size:,.0f} days",
             "per month": f"{size:.1f} a month",
         }.get(self.unit, f"{size:,.0f}")
