@@ -10,6 +10,7 @@ import pytest
 from workbench.errors import UsageError
 from workbench.metrics import DEFAULT_TARGETS, aging_context, production_context, recall_context, with_targets
 from workbench.metrics.attention import Change, assess, compare, findings
+from workbench.periods import last_months
 
 PCT = {"ar_over_90_pct": ("lower", "%")}
 
@@ -102,3 +103,18 @@ def test_the_demo_context_compares_with_last_month_and_a_year_earlier(demo_frame
     assert early.changes == {}
     recall = recall_context(demo_frames, "2026-10-31")
     assert "hygiene_reappointment_pct" in recall.figures and "hygiene_reappointment_pct" in recall.assessments
+
+
+@pytest.mark.parametrize(
+    ("as_of", "first"),
+    [
+        ("2026-10-31", "2026-08-01"),  # a month end: three whole months
+        ("2026-11-30", "2026-09-01"),
+        ("2026-02-28", "2025-12-01"),
+        ("2026-12-01", "2026-09-02"),  # a month's first day: not two months and a day
+        ("2026-03-30", "2025-12-31"),
+    ],
+)
+def test_a_r_in_months_divides_by_three_months_of_net_production(as_of: str, first: str) -> None:
+    window = last_months(date.fromisoformat(as_of), 3)
+    assert (window.start.isoformat(), window.end.isoformat()) == (first, as_of)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -9,6 +10,7 @@ from workbench.errors import UsageError
 
 __all__ = [
     "Period",
+    "last_months",
     "month_ends",
     "parse_date",
     "resolve_as_of",
@@ -59,6 +61,20 @@ def trailing_months(end: date, months: int) -> Period:
         raise UsageError("months must be at least 1")
     index = end.year * 12 + end.month - 1 - (months - 1)
     return Period(date(index // 12, index % 12 + 1, 1), end)
+
+
+def last_months(end: date, months: int) -> Period:
+    """The ``months`` months up to and including ``end``, from the day after the same day ``months`` months
+    earlier: whole calendar months when ``end`` is a month's last day (Aug 1 - Oct 31), else 91 days or so
+    (Sep 2 - Dec 1), never two months and a day counted as three."""
+    if months < 1:
+        raise UsageError("months must be at least 1")
+    index = end.year * 12 + end.month - 1 - months
+    year, month = index // 12, index % 12 + 1
+    month_end = end.day == calendar.monthrange(end.year, end.month)[1]
+    last_day = calendar.monthrange(year, month)[1]
+    before = date(year, month, last_day if month_end else min(end.day, last_day))
+    return Period(before + timedelta(days=1), end)
 
 
 def month_ends(end: date, months: int) -> list[date]:

@@ -17,7 +17,7 @@ from workbench.metrics._frames import Frames, day, table
 from workbench.metrics.aging import aging, aging_summary
 from workbench.metrics.production import production
 from workbench.metrics.recall import hygiene_reappointment, recall, recall_effectiveness, recall_summary
-from workbench.periods import trailing_months, years_back
+from workbench.periods import last_months, trailing_months, years_back
 
 __all__ = [
     "DEFAULT_TARGETS",
@@ -370,7 +370,7 @@ def aging_context(
     def at(when: dt.date) -> tuple[dict[str, float], pd.DataFrame]:
         aged = aging(data, when, **options)
         summary = aging_summary(aged)
-        net = float(production(data, trailing_months(when, 3).start, when)["net_production"].iloc[0]) / 3
+        net = float(production(data, last_months(when, 3).start, when)["net_production"].iloc[0]) / 3
         return {
             "ar_total": summary["total"],
             "ar_over_90_pct": summary["over_90_pct"],

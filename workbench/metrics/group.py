@@ -17,7 +17,7 @@ from workbench.metrics.new_patients import new_patients
 from workbench.metrics.production import production
 from workbench.metrics.recall import hygiene_reappointment
 from workbench.metrics.treatment import unscheduled_treatment
-from workbench.periods import trailing_months
+from workbench.periods import last_months
 
 __all__ = [
     "COMPARED",
@@ -61,7 +61,7 @@ def practice_figures(data: Frames, start: date | str, end: date | str) -> dict[s
     first, last = period_days(start, end)
     totals = production(data, first, last).iloc[0]
     aged = aging_summary(aging(data, last))
-    recent = trailing_months(last.date(), 3)
+    recent = last_months(last.date(), 3)
     monthly_net = float(production(data, recent.start, recent.end)["net_production"].iloc[0]) / 3
     visits = hygiene_reappointment(data, first, last)
     return {
