@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -40,7 +40,6 @@ class Practice:
         self.store = store
         self._frames: dict[str, pd.DataFrame] = {}
         self._derived: dict[str, Any] = {}  # what metrics build from the frames (the ledger), kept with them
-        self._reading: dict[str, tuple[Manifest, Future[pd.DataFrame]]] = {}  # tables read in the background
         self._pinned: Manifest | None = None  # the manifest every frame of this object is read by (no mix)
 
     def __repr__(self) -> str:
@@ -67,10 +66,6 @@ class Practice:
         """One canonical table (a copy is not made: treat it as read-only)."""
         if name not in model.TABLES:
             model.empty_frame(name)  # raises SchemaError listing the known tables
-        if name not in self._frames and name in self._reading:
-            manifest, future = self._reading.pop(name)
-            if future.exception() is None and manifest == self._pinned:  # else read (or said) below
-                self._frames[name] = future.result()
         if name not in self._frames:
             manifest = self.manifest
             try:
@@ -80,7 +75,7 @@ class Practice:
                 if current is None or current == manifest:
                     raise
                 # the manifest held since this object first read is long replaced: start over from the current
-                self._frames, self._derived, self._reading, self._pinned = {}, {}, {}, current
+                self._frames, self._derived, self._pinned = {}, {}, current
                 self._frames[name] = self.store.load(name, current)
         return self._frames[name]
 
@@ -102,22 +97,17 @@ class Practice:
         return self._derived[key]
 
     def frames(self) -> dict[str, pd.DataFrame]:
-        """Every canonical table (read side by side: see ``read_ahead``)."""
-        self.read_ahead()
-        return {name: self.frame(name) for name in model.TABLES}
-
-    def read_ahead(self, names: Sequence[str] | None = None) -> None:
-        """Start reading tables (default: all) in background threads; ``frame`` then waits only for the one
-        it asks for. Parquet decoding leaves Python's lock: tables are read side by side, and meanwhile with
-        the caller's own work (a report's imports and first figures)."""
-        manifest = self.manifest
-        wanted = [n for n in names or model.TABLES if n not in self._frames and n not in self._reading]
-        if not wanted:
-            return
-        pool = ThreadPoolExecutor(max_workers=READERS, thread_name_prefix="workbench-load")
-        for name in wanted:
-            self._reading[name] = (manifest, pool.submit(self.store.load, name, manifest))
-        pool.shutdown(wait=False)  # its threads end when the last table is read
+        """Every canonical table (the ones not yet read are read side by side: Parquet decoding leaves
+        Python's lock)."""
+        missing = [name for name in model.TABLES if name not in self._frames]
+        if len(missing) > 1:
+            manifest = self.manifest
+            with ThreadPoolExecutor(max_workers=READERS, thread_name_prefix="workbench-load") as pool:
+                loading = {name: pool.submit(self.store.load, name, manifest) for name in missing}
+            for name, future in loading.items():
+                if future.exception() is None and self._pinned == manifest:
+                    self._frames.setdefault(name, future.result())
+        return {name: self.frame(name) for name in model.TABLES}  # what failed above is read (or said) here
 
     def refresh(
         self,
@@ -164,7 +154,7 @@ class Practice:
                 and previous is not None
                 and _done_meanwhile(previous, before, asked, incremental, check_deletions)
             ):
-                self._frames, self._derived, self._reading, self._pinned = {}, {}, {}, previous
+                self._frames, self._derived, self._pinned = {}, {}, previous
                 return previous
             kind: Kind = "incremental" if previous and previous.watermarks and incremental is not False else "full"
             counted = metered(self.source)
@@ -225,7 +215,7 @@ class Practice:
         if incremental and not possible:
             raise UsageError(f"{self.source.url}: no previous extract with change stamps to refresh from")
         tables = list(model.TABLES)
-        self._frames, self._derived, self._reading = {}, {}, {}
+        self._frames, self._derived = {}, {}
         if possible and incremental is not False:
             assert previous is not None and stamps is not None
             if check_deletions is None:

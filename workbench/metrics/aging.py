@@ -302,7 +302,7 @@ def aging_history(
         return pd.DataFrame(columns=["as_of", "guarantor_id", *AGING_COLUMNS])
     aged = _balances(data, "family", scope or AgingScope()).at(cutoffs, min_age)
     result = pd.concat(
-        [table.assign(as_of=cutoff) for cutoff, table in zip(cutoffs, aged, strict=True)], ignore_index=True
+        [rows.assign(as_of=cutoff) for cutoff, rows in zip(cutoffs, aged, strict=True)], ignore_index=True
     )
     return result[["as_of", "guarantor_id", *AGING_COLUMNS]]
 

@@ -122,7 +122,7 @@ def remaining_benefits(data: Frames, as_of: date | str) -> pd.DataFrame:
     estimated = lines["ins_pay_est"].where(lines["status"] == "not_received", 0.0)
     lines = lines.assign(amount=lines["ins_paid"].where(paid, estimated).fillna(0.0))
     merged = lines.merge(out[["patient_id", "plan_id", "benefit_year_start"]], on=["patient_id", "plan_id"])
-    merged = merged[(merged["proc_date"] >= merged["benefit_year_start"]) & (merged["proc_date"] <= cutoff)]
+    merged = merged[merged["proc_date"] >= merged["benefit_year_start"]]  # lines are up to the as-of date
     used = merged.groupby("patient_id")["amount"].sum()
     out["used"] = out["patient_id"].map(used).fillna(0.0).round(2)
     out["remaining"] = (out["annual_max"] - out["used"]).clip(lower=0).round(2)
