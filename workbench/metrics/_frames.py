@@ -14,6 +14,7 @@ from workbench.model import FrameProvider
 from workbench.periods import parse_date
 
 __all__ = [
+    "NS_PER_DAY",
     "Frames",
     "day",
     "derived",
@@ -28,6 +29,7 @@ __all__ = [
 ]
 
 Frames = FrameProvider | Mapping[str, pd.DataFrame]
+NS_PER_DAY = 86_400 * 10**9
 T = TypeVar("T")
 
 
@@ -56,10 +58,14 @@ def subset(frame: pd.DataFrame, keep: pd.Series, columns: list[str]) -> pd.DataF
     return frame[columns][keep.to_numpy(dtype=bool, na_value=False)]
 
 
-def sort_by_day(dates: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """The order that sorts ``dates`` (no missing values) by day, and those days in that order (datetime64[D]).
-    Within a span of 65,536 days this is a stable radix sort on 16-bit day numbers: milliseconds a million."""
-    numbers = dates.to_numpy("datetime64[ns]").view(np.int64) // (86_400 * 10**9)
+def sort_by_day(dates: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The order that sorts ``dates`` (no missing values; datetime64[ns] or days) by day, and those days in that
+    order (datetime64[D]). Within a span of 65,536 days this is a stable radix sort on 16-bit day numbers."""
+    values = np.asarray(dates)
+    if values.dtype == np.dtype("datetime64[D]"):
+        numbers = values.view(np.int64)
+    else:
+        numbers = values.astype("datetime64[ns]", copy=False).view(np.int64) // NS_PER_DAY
     if len(numbers) and numbers.max() - numbers.min() < 2**16:
         order = np.argsort((numbers - numbers.min()).astype(np.uint16), kind="stable")
     else:

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.errors import UsageError
-from workbench.metrics._frames import Frames, day, derived, full_name, sort_by_day, subset, table
+from workbench.metrics._frames import NS_PER_DAY, Frames, day, derived, full_name, sort_by_day, subset, table
 
 __all__ = [
     "AGING_COLUMNS",
@@ -66,39 +66,42 @@ def ledger(data: Frames) -> pd.DataFrame:
 
 
 def _ledger(data: Frames) -> pd.DataFrame:
-    procs = table(data, "procedures")
-    ins = table(data, "insurance")
-    columns = ["patient_id", "provider_id", "procedure_id"]
-    done = subset(procs, procs["status"] == "completed", [*columns, "date", "fee"])
-    paid = subset(
-        ins,
-        ins["status"].isin(PAID_CLAIMPROC_STATUSES)
-        & (ins["procedure_id"].isna() | ins["procedure_id"].isin(done["procedure_id"])),
-        [*columns, "date_paid", "ins_paid", "write_off"],
-    )
-    adjs, pays = table(data, "adjustments"), table(data, "patient_payments")
-    parts = [
-        (done, done["date"], done["fee"], "procedure"),
-        (adjs, adjs["date"], adjs["amount"], "adjustment"),
-        (pays, pays["date"], -pays["amount"], "patient_payment"),
-        (paid, paid["date_paid"], -(paid["ins_paid"] + paid["write_off"]), "insurance"),
-    ]
-    return pd.concat(
-        [
+    frames = []
+    for rows, keep, dates, amounts, kind in _ledger_parts(data):
+        pick = slice(None) if keep is None else keep
+        frames.append(
             pd.DataFrame(  # arrays, not series: no index to carry along
                 {
-                    "patient_id": frame["patient_id"].array,
-                    "date": dates.array,
-                    "amount": amounts.array,
-                    "kind": pd.Categorical.from_codes(np.full(len(frame), LEDGER_KINDS.index(kind)), dtype=LEDGER_KIND),
-                    "provider_id": frame["provider_id"].array,
-                    "procedure_id": frame["procedure_id"].array,
+                    "patient_id": rows["patient_id"].array[pick],
+                    "date": dates.array[pick],
+                    "amount": amounts.array[pick],
+                    "kind": pd.Categorical.from_codes(
+                        np.full(len(rows) if keep is None else int(keep.sum()), LEDGER_KINDS.index(kind)),
+                        dtype=LEDGER_KIND,
+                    ),
+                    "provider_id": rows["provider_id"].array[pick],
+                    "procedure_id": rows["procedure_id"].array[pick],
                 }
             )
-            for frame, dates, amounts, kind in parts
-        ],
-        ignore_index=True,
-    )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def _ledger_parts(data: Frames) -> list[tuple[pd.DataFrame, np.ndarray | None, pd.Series, pd.Series, str]]:
+    """The ledger's lines of each kind, in the ledger's order: (the table they are rows of, which rows (None:
+    all), their dates, their amounts, the kind). Nothing is copied: each user takes only the columns it needs."""
+    procs = table(data, "procedures")
+    ins = table(data, "insurance")
+    done = (procs["status"] == "completed").to_numpy(dtype=bool, na_value=False)
+    on_done = ins["procedure_id"].isna() | ins["procedure_id"].isin(procs["procedure_id"].array[done])
+    paid = (ins["status"].isin(PAID_CLAIMPROC_STATUSES) & on_done).to_numpy(dtype=bool, na_value=False)
+    adjs, pays = table(data, "adjustments"), table(data, "patient_payments")
+    return [
+        (procs, done, procs["date"], procs["fee"], "procedure"),
+        (adjs, None, adjs["date"], adjs["amount"], "adjustment"),
+        (pays, None, pays["date"], -pays["amount"], "patient_payment"),
+        (ins, paid, ins["date_paid"], -(ins["ins_paid"] + ins["write_off"]), "insurance"),
+    ]
 
 
 @dataclass(frozen=True)
@@ -320,10 +323,6 @@ class _Balances:
     def __init__(self, data: Frames, by: str, scope: AgingScope) -> None:
         families = scope.families(table(data, "patients"))
         owner = "guarantor_id" if by == "family" else "patient_id"
-        moves = scope.transactions(ledger(data))
-        moves = subset(moves, moves["date"].notna(), ["patient_id", "date", "amount"])
-        moves = moves.merge(families, on="patient_id", how="inner")
-        pending = _insurance_events(data, scope).merge(families, on="patient_id", how="inner")
         ids = np.unique(families[owner].dropna().to_numpy(int))  # every account in scope (empty ones drop out)
         if by == "family":
             self.index = pd.Index(ids, name="guarantor_id")
@@ -332,10 +331,14 @@ class _Balances:
             guarantor = families.set_index("patient_id")["guarantor_id"].reindex(ids).to_numpy()
             self.index = pd.MultiIndex.from_arrays([ids, guarantor], names=["patient_id", "guarantor_id"])
             self.keys = ["patient_id", "guarantor_id"]
-        amount = moves["amount"].to_numpy()
+        accounts = _Accounts(families["patient_id"], families[owner], ids)
+        parts = _ledger_parts(data)
+        lines = [accounts.lines(rows, keep, dates, amounts, scope.providers) for rows, keep, dates, amounts, _ in parts]
+        account, dates, amount = (np.concatenate(column) for column in zip(*lines, strict=True))
         charges, credits = np.where(amount > 0, amount, 0.0), np.where(amount < 0, -amount, 0.0)
-        self.money = _Cumulative(ids, moves[owner], moves["date"], charges, credits)  # column 1: credits
-        self.estimates = _Cumulative(ids, pending[owner], pending["date"], pending["amount"].to_numpy())
+        self.money = _Cumulative(len(ids), account, dates, charges, credits)  # column 1: credits
+        pending = _insurance_events(data, scope)
+        self.estimates = _Cumulative(len(ids), *accounts.lines(pending, None, pending["date"], pending["amount"]))
 
     def at(self, cutoffs: Sequence[pd.Timestamp], min_age: int = 0) -> list[pd.DataFrame]:
         """The aging table as of each of ``cutoffs``: the rows ``aging`` returns (before its balance filters)."""
@@ -390,14 +393,55 @@ def _insurance_events(data: Frames, scope: AgingScope) -> pd.DataFrame:
     return out[out["date"].notna()]
 
 
+class _Accounts:
+    """Which account each patient's lines go to: a position in the accounts' ids, or none (out of scope)."""
+
+    def __init__(self, patients: pd.Series, owners: pd.Series, ids: np.ndarray) -> None:
+        order = np.argsort(patients.to_numpy(dtype="int64", na_value=-1), kind="stable")
+        self.patients = patients.to_numpy(dtype="int64", na_value=-1)[order]
+        owner = owners.to_numpy(dtype="int64", na_value=-1)[order]
+        position = np.searchsorted(ids, owner)
+        known = position < len(ids)
+        known[known] = ids[position[known]] == owner[known]
+        self.position = np.where(known, position, -1)
+
+    def of(self, patient_ids: pd.Series) -> np.ndarray:
+        """Each line's account position, -1 for a patient outside the accounts."""
+        wanted = patient_ids.to_numpy(dtype="int64", na_value=-1)
+        if not len(self.patients):
+            return np.full(len(wanted), -1)
+        at = np.searchsorted(self.patients, wanted).clip(max=len(self.patients) - 1)
+        return np.where(self.patients[at] == wanted, self.position[at], -1)
+
+    def lines(
+        self,
+        rows: pd.DataFrame,
+        keep: np.ndarray | None,
+        dates: pd.Series,
+        amounts: pd.Series,
+        providers: Collection[int] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(account position, day, amount) of the dated lines of ``rows`` where ``keep`` (None: all) that are in
+        the accounts (and of ``providers``)."""
+        account = self.of(rows["patient_id"])
+        times = dates.to_numpy("datetime64[ns]").view(np.int64)
+        inside = (account >= 0) & (times != np.iinfo(np.int64).min)  # the smallest is NaT: undated
+        if keep is not None:
+            inside &= keep
+        if providers is not None:
+            inside &= rows["provider_id"].isin(list(providers)).to_numpy(dtype=bool, na_value=False)
+        days = (times[inside] // NS_PER_DAY).view("datetime64[D]")
+        return account[inside], days, amounts.to_numpy(dtype=float, na_value=np.nan)[inside]
+
+
 class _Cumulative:
     """Dated amounts per account (one or more columns of them), sorted by day once: the sums of every account
     up to any days, for many days in one pass over the rows."""
 
-    def __init__(self, ids: np.ndarray, owner: pd.Series, dates: pd.Series, *amounts: np.ndarray) -> None:
+    def __init__(self, size: int, account: np.ndarray, dates: np.ndarray, *amounts: np.ndarray) -> None:
         order, self.days = sort_by_day(dates)
-        self.size = len(ids)
-        self.account = np.searchsorted(ids, owner.to_numpy(int))[order]
+        self.size = size
+        self.account = account[order]
         self.amounts = [column[order] for column in amounts]
 
     def at(self, cutoffs: Sequence[pd.Timestamp], column: int = 0) -> np.ndarray:

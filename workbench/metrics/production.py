@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.errors import UsageError
-from workbench.metrics._frames import Frames, day, derived, period_days, provider_names, sort_by_day, table
+from workbench.metrics._frames import Frames, day, derived, period_days, provider_names, table
 from workbench.metrics.aging import PAID_CLAIMPROC_STATUSES, patient_names
 
 __all__ = [
@@ -164,8 +164,8 @@ def _dated_lines(data: Frames, write_offs: str, collection_adjustments: Collecti
 
 
 class _DatedLines:
-    """The lines of every measure (date, amount, patient, provider, clinic, procedure, measure) with their
-    order by date: a period's lines are found by binary search and only they are copied."""
+    """The lines of every measure (date, amount, patient, provider, clinic, procedure, measure), kept as the
+    columns they come from: a period's lines are picked from each by day, and only they are copied."""
 
     def __init__(self, data: Frames, write_offs: str, collection_adjustments: Collection[str]) -> None:
         procs = table(data, "procedures")
@@ -174,43 +174,53 @@ class _DatedLines:
         paid = ins["status"].isin(PAID_CLAIMPROC_STATUSES)
         is_collection = adjs["type"].isin(list(collection_adjustments))
         wo_date = ins["date_paid"] if write_offs == "payment_date" else ins["proc_date"]
-        parts = [
-            _lines(procs, "gross_production", amounts=procs["fee"], keep=procs["status"] == "completed"),
-            _lines(adjs, "adjustments", keep=~is_collection),
-            _lines(adjs, "collection_adjustments", keep=is_collection),
-            _lines(ins, "write_offs", wo_date, ins["write_off"], paid),
-            _lines(table(data, "patient_payments"), "patient_income"),
-            _lines(ins, "insurance_income", ins["date_paid"], ins["ins_paid"], paid),
+        self.parts = [
+            _Lines(procs, "gross_production", amounts=procs["fee"], keep=procs["status"] == "completed"),
+            _Lines(adjs, "adjustments", keep=~is_collection),
+            _Lines(adjs, "collection_adjustments", keep=is_collection),
+            _Lines(ins, "write_offs", wo_date, ins["write_off"], paid),
+            _Lines(table(data, "patient_payments"), "patient_income"),
+            _Lines(ins, "insurance_income", ins["date_paid"], ins["ins_paid"], paid),
         ]
-        self.lines = pd.concat(parts, ignore_index=True)
-        self.order, self.dates = sort_by_day(self.lines["date"])
 
     def between(self, first: pd.Timestamp, last: pd.Timestamp) -> pd.DataFrame:
         """The lines dated from ``first`` through ``last`` (days)."""
-        begin = np.searchsorted(self.dates, np.datetime64(first.date(), "D"), side="left")
-        end = np.searchsorted(self.dates, np.datetime64(last.date(), "D"), side="right")
-        return self.lines.take(np.sort(self.order[begin:end]))
+        begin, end = first.normalize().value, (last.normalize() + pd.Timedelta(days=1)).value
+        return pd.concat([part.between(begin, end) for part in self.parts], ignore_index=True)
 
 
-def _lines(
-    frame: pd.DataFrame,
-    measure: str,
-    dates: pd.Series | None = None,
-    amounts: pd.Series | None = None,
-    keep: pd.Series | None = None,
-) -> pd.DataFrame:
+class _Lines:
     """One measure's dated lines: the rows of ``frame`` where ``keep``, on ``dates`` (else its date), of
-    ``amounts`` (else its amount)."""
-    when = frame["date"] if dates is None else dates
-    inside = (when.notna() if keep is None else when.notna() & keep).to_numpy(dtype=bool, na_value=False)
-    return pd.DataFrame(  # arrays, not series: no index to carry along
-        {
-            "date": when.array[inside],
-            "amount": (frame["amount"] if amounts is None else amounts).array[inside],
-            **{c: frame[c].array[inside] for c in ("patient_id", "provider_id", "clinic_id", "procedure_id")},
-            "measure": pd.Categorical.from_codes(np.full(int(inside.sum()), MEASURES.index(measure)), dtype=MEASURE),
+    ``amounts`` (else its amount). Nothing is copied until a period asks for its rows."""
+
+    def __init__(
+        self,
+        frame: pd.DataFrame,
+        measure: str,
+        dates: pd.Series | None = None,
+        amounts: pd.Series | None = None,
+        keep: pd.Series | None = None,
+    ) -> None:
+        when = frame["date"] if dates is None else dates
+        self.times = when.to_numpy("datetime64[ns]").view(np.int64)  # NaT is the smallest: never in a period
+        self.keep = None if keep is None else keep.to_numpy(dtype=bool, na_value=False)
+        self.columns = {
+            "date": when.array,
+            "amount": (frame["amount"] if amounts is None else amounts).array,
+            **{c: frame[c].array for c in ("patient_id", "provider_id", "clinic_id", "procedure_id")},
         }
-    )
+        self.code = MEASURES.index(measure)
+
+    def between(self, begin: int, end: int) -> pd.DataFrame:
+        """The lines from ``begin`` (included) to ``end`` (excluded), in nanoseconds since 1970."""
+        inside = (self.times >= begin) & (self.times < end)
+        rows = np.flatnonzero(inside if self.keep is None else inside & self.keep)
+        return pd.DataFrame(  # arrays, not series: no index to carry along
+            {
+                **{name: values.take(rows) for name, values in self.columns.items()},
+                "measure": pd.Categorical.from_codes(np.full(len(rows), self.code), dtype=MEASURE),
+            }
+        )
 
 
 def _group_column(group: str) -> str:
