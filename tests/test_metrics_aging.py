@@ -350,3 +350,19 @@ def test_bad_addresses_are_left_out_on_the_demo_practice(demo_frames: dict) -> N
     kept = aging(demo_frames, AS_OF, scope=AgingScope(exclude_bad_address=True))
     assert no_zip & set(every["guarantor_id"])  # some of them owe, so the option matters
     assert set(kept["guarantor_id"]) == set(every["guarantor_id"]) - no_zip
+
+
+def test_large_sparse_patient_ids_age_as_small_ones(demo_frames: dict) -> None:
+    """Some systems number patients with 64-bit ids: the same practice with every patient id moved far up
+    (no table indexed by id fits) ages to the same families and amounts, by family and by patient."""
+    shift = 4_000_000_000_000
+    moved = {
+        name: frame.assign(**{c: frame[c] + shift for c in ("patient_id", "guarantor_id") if c in frame})
+        for name, frame in demo_frames.items()
+    }
+    for by in ("family", "patient"):
+        small = aging(demo_frames, AS_OF, by=by, scope=AgingScope(providers=[1, 2]))
+        large = aging(moved, AS_OF, by=by, scope=AgingScope(providers=[1, 2]))
+        keys = [c for c in ("patient_id", "guarantor_id") if c in large]
+        pd.testing.assert_frame_equal(large.assign(**{c: large[c] - shift for c in keys}), small)
+        assert len(small) > 10

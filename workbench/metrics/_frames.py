@@ -6,7 +6,6 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import TypeVar, cast
 
-import numpy as np
 import pandas as pd
 
 from workbench.errors import SchemaError, UsageError
@@ -23,7 +22,6 @@ __all__ = [
     "period_days",
     "provider_abbr",
     "provider_names",
-    "sort_by_day",
     "subset",
     "table",
 ]
@@ -56,21 +54,6 @@ def subset(frame: pd.DataFrame, keep: pd.Series, columns: list[str]) -> pd.DataF
     """The ``columns`` of the rows of ``frame`` where ``keep`` is true (NA counts as false). Choosing the
     columns first copies only them: a whole procedures frame has a dozen more, text among them."""
     return frame[columns][keep.to_numpy(dtype=bool, na_value=False)]
-
-
-def sort_by_day(dates: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The order that sorts ``dates`` (no missing values; datetime64[ns] or days) by day, and those days in that
-    order (datetime64[D]). Within a span of 65,536 days this is a stable radix sort on 16-bit day numbers."""
-    values = np.asarray(dates)
-    if values.dtype == np.dtype("datetime64[D]"):
-        numbers = values.view(np.int64)
-    else:
-        numbers = values.astype("datetime64[ns]", copy=False).view(np.int64) // NS_PER_DAY
-    if len(numbers) and numbers.max() - numbers.min() < 2**16:
-        order = np.argsort((numbers - numbers.min()).astype(np.uint16), kind="stable")
-    else:
-        order = np.argsort(numbers, kind="stable")
-    return order, numbers[order].view("datetime64[D]")
 
 
 def day(value: date | datetime | str | pd.Timestamp, what: str = "date") -> pd.Timestamp:

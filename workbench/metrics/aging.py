@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.errors import UsageError
-from workbench.metrics._frames import NS_PER_DAY, Frames, day, derived, full_name, sort_by_day, subset, table
+from workbench.metrics._frames import NS_PER_DAY, Frames, day, derived, full_name, table
 
 __all__ = [
     "AGING_COLUMNS",
@@ -93,8 +93,7 @@ def _ledger_parts(data: Frames) -> list[tuple[pd.DataFrame, np.ndarray | None, p
     procs = table(data, "procedures")
     ins = table(data, "insurance")
     done = (procs["status"] == "completed").to_numpy(dtype=bool, na_value=False)
-    on_done = ins["procedure_id"].isna() | ins["procedure_id"].isin(procs["procedure_id"].array[done])
-    paid = (ins["status"].isin(PAID_CLAIMPROC_STATUSES) & on_done).to_numpy(dtype=bool, na_value=False)
+    paid = ins["status"].isin(PAID_CLAIMPROC_STATUSES).to_numpy(dtype=bool, na_value=False) & _owed_lines(data)
     adjs, pays = table(data, "adjustments"), table(data, "patient_payments")
     return [
         (procs, done, procs["date"], procs["fee"], "procedure"),
@@ -267,13 +266,18 @@ def _sum_by_procedure_and_day(moves: pd.DataFrame, procedures: pd.DataFrame) -> 
     return pd.concat([moves[~attached], sums[moves.columns]], ignore_index=True)
 
 
-def _estimating(data: Frames) -> pd.DataFrame:
-    """Claim lines whose estimate can be owed: on a completed procedure, or on none (not on planned work)."""
+def _owed_lines(data: Frames) -> np.ndarray:
+    """Which claim lines can be owed: those on a completed procedure, or on none (not on planned work)."""
     ins = table(data, "insurance")
     procs = table(data, "procedures")
-    done = procs.loc[procs["status"] == "completed", "procedure_id"]
+    done = procs["procedure_id"].array[(procs["status"] == "completed").to_numpy(dtype=bool, na_value=False)]
+    return (ins["procedure_id"].isna() | ins["procedure_id"].isin(done)).to_numpy(dtype=bool, na_value=False)
+
+
+def _estimating(data: Frames) -> pd.DataFrame:
+    """Claim lines whose estimate can be owed (``_owed_lines``)."""
     columns = ["patient_id", "provider_id", "status", "proc_date", "date_paid", "ins_pay_est", "write_off"]
-    return subset(ins, ins["procedure_id"].isna() | ins["procedure_id"].isin(done), columns)
+    return table(data, "insurance")[columns][_owed_lines(data)]
 
 
 def _pending_insurance(data: Frames, cutoff: pd.Timestamp) -> pd.DataFrame:
@@ -332,20 +336,19 @@ class _Balances:
             self.index = pd.MultiIndex.from_arrays([ids, guarantor], names=["patient_id", "guarantor_id"])
             self.keys = ["patient_id", "guarantor_id"]
         accounts = _Accounts(families["patient_id"], families[owner], ids)
-        parts = _ledger_parts(data)
-        lines = [accounts.lines(rows, keep, dates, amounts, scope.providers) for rows, keep, dates, amounts, _ in parts]
-        account, dates, amount = (np.concatenate(column) for column in zip(*lines, strict=True))
+        ledger = [accounts.lines(*part[:4], scope.providers) for part in _ledger_parts(data)]
+        account, days, amount = (np.concatenate(column) for column in zip(*ledger, strict=True))
         charges, credits = np.where(amount > 0, amount, 0.0), np.where(amount < 0, -amount, 0.0)
-        self.money = _Cumulative(len(ids), account, dates, charges, credits)  # column 1: credits
-        pending = _insurance_events(data, scope)
-        self.estimates = _Cumulative(len(ids), *accounts.lines(pending, None, pending["date"], pending["amount"]))
+        self.money = _Cumulative(len(ids), account, days, charges, credits)
+        estimates = [accounts.lines(*part, scope.providers) for part in _estimate_parts(data)]
+        self.estimates = _Cumulative(len(ids), *(np.concatenate(column) for column in zip(*estimates, strict=True)))
 
     def at(self, cutoffs: Sequence[pd.Timestamp], min_age: int = 0) -> list[pd.DataFrame]:
         """The aging table as of each of ``cutoffs``: the rows ``aging`` returns (before its balance filters)."""
         lags = (0, 31, 61, 91)
-        charged = self.money.at([c - pd.Timedelta(days=lag) for c in cutoffs for lag in lags])
-        paid = self.money.at(cutoffs, column=1)
-        estimated = self.estimates.at(cutoffs)
+        charged, credited = self.money.at([c - pd.Timedelta(days=lag) for c in cutoffs for lag in lags])
+        paid = credited[:: len(lags)]  # as of each cutoff (lag 0)
+        (estimated,) = self.estimates.at(cutoffs)
         tables = []
         for i in range(len(cutoffs)):
             upto = dict(zip(lags, charged[i * len(lags) : (i + 1) * len(lags)], strict=True))
@@ -373,45 +376,51 @@ def aging_trend(history: pd.DataFrame) -> pd.DataFrame:
     return totals.drop(columns="owing").round(2).reset_index()
 
 
-def _insurance_events(data: Frames, scope: AgingScope) -> pd.DataFrame:
-    """Insurance estimates as events: +estimate on the procedure date, −estimate when received."""
-    ins = scope.transactions(_estimating(data))
-    est = ins["ins_pay_est"] + ins["write_off"]
-    waiting = ins[ins["status"] == "not_received"]
-    received = ins[ins["status"] == "received"]
-    est_w, est_r = est[waiting.index], est[received.index]
+def _estimate_parts(data: Frames) -> list[tuple[pd.DataFrame, np.ndarray, pd.Series, pd.Series]]:
+    """Insurance estimates as events, as (claim lines, which, dates, amounts): +estimate on the procedure date,
+    −estimate when received."""
+    ins = table(data, "insurance")
+    owed = _owed_lines(data)
+    waiting = owed & (ins["status"] == "not_received").to_numpy(dtype=bool, na_value=False)
+    received = owed & (ins["status"] == "received").to_numpy(dtype=bool, na_value=False)
+    estimate = ins["ins_pay_est"] + ins["write_off"]
     # a line received before its procedure date was never outstanding; one with no payment date still is
-    paid_on = received["date_paid"].where(
-        received["date_paid"].isna() | (received["date_paid"] > received["proc_date"]), received["proc_date"]
-    )
-    events = [
-        (waiting["patient_id"], waiting["proc_date"], est_w),
-        (received["patient_id"], received["proc_date"], est_r),
-        (received["patient_id"][paid_on.notna()], paid_on.dropna(), -est_r[paid_on.notna()]),
+    paid, done = ins["date_paid"], ins["proc_date"]
+    paid_on = paid.where(paid.isna() | (paid > done), done)
+    return [
+        (ins, waiting, done, estimate),
+        (ins, received, done, estimate),
+        (ins, received, paid_on, -estimate),
     ]
-    out = pd.concat([pd.DataFrame({"patient_id": p, "date": d, "amount": a}) for p, d, a in events], ignore_index=True)
-    return out[out["date"].notna()]
 
 
 class _Accounts:
     """Which account each patient's lines go to: a position in the accounts' ids, or none (out of scope)."""
 
     def __init__(self, patients: pd.Series, owners: pd.Series, ids: np.ndarray) -> None:
-        order = np.argsort(patients.to_numpy(dtype="int64", na_value=-1), kind="stable")
-        self.patients = patients.to_numpy(dtype="int64", na_value=-1)[order]
-        owner = owners.to_numpy(dtype="int64", na_value=-1)[order]
+        patient = patients.to_numpy(dtype="int64", na_value=-1)
+        owner = owners.to_numpy(dtype="int64", na_value=-1)
         position = np.searchsorted(ids, owner)
         known = position < len(ids)
         known[known] = ids[position[known]] == owner[known]
-        self.position = np.where(known, position, -1)
+        known &= patient >= 0
+        patient, position = patient[known], position[known]
+        if len(patient) and patient.max() >= 16 * len(patient) + 1_000_000:  # ids too sparse for a table
+            order = np.argsort(patient)
+            self.patients, self.positions = patient[order], position[order]
+            self.table = None
+        else:  # a table indexed by patient id, -1 where none (the last entry: any id past the end)
+            self.table = np.full(int(patient.max(initial=-1)) + 2, -1)
+            self.table[patient] = position
 
     def of(self, patient_ids: pd.Series) -> np.ndarray:
         """Each line's account position, -1 for a patient outside the accounts."""
         wanted = patient_ids.to_numpy(dtype="int64", na_value=-1)
-        if not len(self.patients):
-            return np.full(len(wanted), -1)
+        if self.table is not None:
+            past = len(self.table) - 1
+            return self.table[np.where((wanted >= 0) & (wanted < past), wanted, past)]
         at = np.searchsorted(self.patients, wanted).clip(max=len(self.patients) - 1)
-        return np.where(self.patients[at] == wanted, self.position[at], -1)
+        return np.where(self.patients[at] == wanted, self.positions[at], -1)
 
     def lines(
         self,
@@ -435,27 +444,25 @@ class _Accounts:
 
 
 class _Cumulative:
-    """Dated amounts per account (one or more columns of them), sorted by day once: the sums of every account
-    up to any days, for many days in one pass over the rows."""
+    """Dated amounts per account (one or more columns of them): the sums of every account up to any days, for
+    many days in one pass over the rows (each row counted once, in the span between two of the days)."""
 
-    def __init__(self, size: int, account: np.ndarray, dates: np.ndarray, *amounts: np.ndarray) -> None:
-        order, self.days = sort_by_day(dates)
-        self.size = size
-        self.account = account[order]
-        self.amounts = [column[order] for column in amounts]
+    def __init__(self, size: int, account: np.ndarray, days: np.ndarray, *amounts: np.ndarray) -> None:
+        self.size, self.account, self.days, self.amounts = size, account, days, amounts
 
-    def at(self, cutoffs: Sequence[pd.Timestamp], column: int = 0) -> np.ndarray:
-        """Row i: each account's sum of the amounts (of ``column``) dated on or before ``cutoffs[i]``."""
+    def at(self, cutoffs: Sequence[pd.Timestamp]) -> list[np.ndarray]:
+        """Per column, a matrix whose row i holds each account's sum of the amounts dated on or before
+        ``cutoffs[i]``."""
         targets = np.array([np.datetime64(c.date(), "D") for c in cutoffs], dtype="datetime64[D]")
-        order = np.argsort(targets, kind="stable")
-        ends = np.searchsorted(self.days, targets[order], side="right")
-        amount = self.amounts[column]
-        out = np.empty((len(targets), self.size))
-        running, begin = np.zeros(self.size), 0
-        for i, end in zip(order, ends, strict=True):  # each row between two days added once
-            running += np.bincount(self.account[begin:end], weights=amount[begin:end], minlength=self.size)
-            out[i], begin = running, end
-        return out
+        edges = np.unique(targets)
+        spans = len(edges) + 1  # span j: after edges[j - 1], up to edges[j]; the last: after every edge
+        cell = self.account * spans + np.searchsorted(edges, self.days, side="left")
+        rows = np.searchsorted(edges, targets)
+        sums = [  # float even where no row is (bincount then gives integers)
+            np.bincount(cell, weights=amount, minlength=self.size * spans).astype(float, copy=False)
+            for amount in self.amounts
+        ]
+        return [column.reshape(self.size, spans)[:, :-1].cumsum(axis=1).T[rows] for column in sums]
 
 
 def aging_summary(table: pd.DataFrame) -> dict[str, float]:
