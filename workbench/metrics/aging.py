@@ -320,9 +320,9 @@ def _balances(data: Frames, by: str, scope: AgingScope) -> _Balances:
 
 
 class _Balances:
-    """Every account's charges, credits and insurance estimates as running sums by day (family or patient
-    accounts, in one scope): the aging as of any day is a few binary searches, not a pass over the ledger.
-    Credits are applied oldest first (``proc_lifo=False``)."""
+    """Every account's ledger lines and insurance estimate events as (account, day, amount) arrays (family or
+    patient accounts, in one scope), taken from the tables once: the aging as of any days is then one counting
+    pass over them, with no frame built. Credits are applied oldest first (``proc_lifo=False``)."""
 
     def __init__(self, data: Frames, by: str, scope: AgingScope) -> None:
         families = scope.families(table(data, "patients"))
@@ -336,8 +336,8 @@ class _Balances:
             self.index = pd.MultiIndex.from_arrays([ids, guarantor], names=["patient_id", "guarantor_id"])
             self.keys = ["patient_id", "guarantor_id"]
         accounts = _Accounts(families["patient_id"], families[owner], ids)
-        ledger = [accounts.lines(*part[:4], scope.providers) for part in _ledger_parts(data)]
-        account, days, amount = (np.concatenate(column) for column in zip(*ledger, strict=True))
+        moves = [accounts.lines(*part[:4], scope.providers) for part in _ledger_parts(data)]
+        account, days, amount = (np.concatenate(column) for column in zip(*moves, strict=True))
         charges, credits = np.where(amount > 0, amount, 0.0), np.where(amount < 0, -amount, 0.0)
         self.money = _Cumulative(len(ids), account, days, charges, credits)
         estimates = [accounts.lines(*part, scope.providers) for part in _estimate_parts(data)]
