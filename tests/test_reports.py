@@ -267,3 +267,37 @@ def test_every_headline_figure_compares_with_an_earlier_time(rendered: dict[str,
     assert len(cards) >= 4
     for card in cards:
         assert card.select(".wb-kpi-change"), card.get_text(" ", strip=True)
+
+
+def _header() -> dict[str, str]:
+    keys = ("practice", "title", "period", "as_of", "system", "practice_source", "extracted_at", "version")
+    return {**dict.fromkeys(keys, "x"), "generated_at": "now", "brand_color": "#1f5f8b", "logo": ""}
+
+
+def test_templates_compiled_once_are_kept_and_a_cache_that_cannot_be_written_is_no_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import nbformat
+
+    from workbench.reports import export_html
+
+    def page() -> str:
+        cell = nbformat.v4.new_markdown_cell("## Kept figures", id="kept")
+        return export_html(nbformat.v4.new_notebook(cells=[cell]), _header())
+
+    monkeypatch.setenv("WORKBENCH_CACHE_DIR", str(tmp_path / "cache"))
+    first = page()
+    kept = list((tmp_path / "cache" / "templates").iterdir())
+    assert len(kept) >= 5  # the report template and what it extends, compiled
+    import jinja2
+
+    compiled = []
+    original = jinja2.Environment.compile
+    monkeypatch.setattr(jinja2.Environment, "compile", lambda *a, **k: compiled.append(1) or original(*a, **k))
+    assert page() == first  # the next export reads them back, compiles none, and writes the same page
+    assert not compiled
+    assert "Kept figures" in first
+    (tmp_path / "file").write_text("not a folder")
+    monkeypatch.setenv("WORKBENCH_CACHE_DIR", str(tmp_path / "file"))
+    assert page() == first
+    assert compiled  # compiled again, with nowhere to keep them
