@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+import threading
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -11,8 +13,10 @@ import pytest
 
 import workbench
 from workbench import model
-from workbench.cache import COMPACT_AFTER
-from workbench.errors import UsageError
+from workbench.cache import COMPACT_AFTER, CacheStore
+from workbench.errors import SourceError, UsageError
+from workbench.sources.opendental_sql import OpenDentalSQL
+from workbench.sources.sql import DbApiReader, Query, read_together
 
 LATER = "2030-01-01 00:00:00"  # a change stamp after everything in the demo
 
@@ -220,3 +224,65 @@ def test_merging_steps_keeps_deletions_and_rows_added_again(
     assert first in set(practice.store.load("patient_payments")["split_id"])
     assert first + 1 not in set(practice.store.load("patient_payments")["split_id"])
     _assert_cache_equals_full_extract(practice, db, tmp_path)
+
+
+class _CountedReaders:
+    """sqlite3 readers of one file whose opening and closing threads are noted (sqlite3 refuses a connection
+    used or closed outside the thread that opened it, so a reader handed across threads fails loudly)."""
+
+    def __init__(self, db: Path) -> None:
+        self.db = db
+        self.opened: list[int] = []
+        self.closed: list[int] = []
+
+    def __call__(self) -> DbApiReader:
+        counted = self
+
+        class Reader(DbApiReader):
+            def close(self) -> None:
+                super().close()
+                counted.closed.append(threading.get_ident())
+
+        self.opened.append(threading.get_ident())
+        return Reader(sqlite3.connect(self.db))
+
+
+def test_changes_read_on_several_connections_equal_a_full_extract(
+    practice_copy: tuple[Path, workbench.Practice], tmp_path: Path
+) -> None:
+    db, _ = practice_copy
+    readers = _CountedReaders(db)
+    source = OpenDentalSQL(readers, f"opendental+sqlite://{db}", "Open Dental (test)", connections=3)
+    practice = workbench.Practice(source, CacheStore(tmp_path / "parallel", "parallel"))
+    practice.refresh()
+    done = _change_one_percent(db)
+    readers.opened.clear()
+    readers.closed.clear()
+    seen: list[str] = []
+    practice.refresh(progress=lambda table, rows: seen.append(table), check_deletions=True)
+    workers = set(readers.opened) - {threading.get_ident()}
+    assert len(workers) == 3  # the nine tracked tables' changes on three readers at once
+    assert sorted(readers.opened) == sorted(readers.closed)  # every reader closed, in the thread that opened it
+    assert len(seen) == len(set(seen)) and {"procedures", "patients", "patient_payments"} <= set(seen)
+    assert done["changed"] > 0
+    _assert_cache_equals_full_extract(practice, db, tmp_path)
+
+
+def test_a_failing_query_among_parallel_reads_is_raised_and_every_reader_closed(demo_db: Path) -> None:
+    readers = _CountedReaders(demo_db)
+    queries: dict[str, Query] = {f"q{n}": ("SELECT PatNum FROM patient WHERE PatNum > ?", [n]) for n in range(6)}
+    queries["broken"] = ("SELECT no_such_column FROM patient", [])
+    with pytest.raises(SourceError, match="no_such_column"):
+        list(read_together(readers, queries, connections=2))
+    for _ in range(100):  # a reader still in its query closes when that ends
+        if len(readers.closed) == len(readers.opened):
+            break
+        time.sleep(0.05)
+    assert len(readers.opened) == 2 and sorted(readers.opened) == sorted(readers.closed)
+    del queries["broken"]
+    together = dict(read_together(readers, queries, connections=4))
+    one_by_one = dict(read_together(readers, queries, connections=1))
+    assert list(one_by_one) == list(queries) and set(together) == set(queries)
+    for name, frame in one_by_one.items():
+        pd.testing.assert_frame_equal(together[name], frame, obj=name)
+    assert len(together["q0"]) == len(together["q5"]) + 5  # each query's own parameter was bound

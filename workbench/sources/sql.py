@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import queue
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import closing
 from typing import Any, Protocol
 
@@ -10,7 +12,7 @@ import pandas as pd
 
 from workbench.errors import SourceError, WorkbenchError
 
-__all__ = ["DbApiReader", "SqlReader", "fetch_frame", "require_select"]
+__all__ = ["DbApiReader", "SqlReader", "fetch_frame", "read_together", "require_select"]
 
 
 class SqlReader(Protocol):
@@ -75,3 +77,56 @@ class DbApiReader:
 
     def close(self) -> None:
         self.conn.close()
+
+
+Query = tuple[str, Sequence[Any]]  # SQL and its parameters
+
+
+def read_together(
+    open_reader: Callable[[], SqlReader], queries: Mapping[str, Query], connections: int = 1
+) -> Iterator[tuple[str, pd.DataFrame]]:
+    """Each named query's result as soon as it is read, on up to ``connections`` readers at once.
+
+    Queries are taken in the order given (largest first reads best), each by the next free reader; a reader
+    is opened, used and closed in one thread of its own (sqlite3 connections stay in theirs). The first
+    error is raised here; the readers then take no new query.
+    """
+    if connections <= 1 or len(queries) <= 1:
+        with closing(open_reader()) as reader:
+            for name, (sql, params) in queries.items():
+                yield name, reader.frame(sql, params)
+        return
+    todo: queue.SimpleQueue[tuple[str, Query]] = queue.SimpleQueue()
+    for item in queries.items():
+        todo.put(item)
+    done: queue.SimpleQueue[tuple[str, pd.DataFrame] | BaseException] = queue.SimpleQueue()
+    stop = threading.Event()
+
+    def read() -> None:
+        try:
+            with closing(open_reader()) as reader:
+                while not stop.is_set():
+                    try:
+                        name, (sql, params) = todo.get_nowait()
+                    except queue.Empty:
+                        return
+                    done.put((name, reader.frame(sql, params)))
+        except BaseException as exc:  # handed to the caller's thread, raised there
+            done.put(exc)
+
+    readers = [
+        threading.Thread(target=read, name=f"workbench-read-{n}", daemon=True)
+        for n in range(min(connections, len(queries)))
+    ]
+    for thread in readers:
+        thread.start()
+    try:
+        for _ in queries:
+            got = done.get()
+            if isinstance(got, BaseException):
+                raise got
+            yield got
+    finally:
+        stop.set()  # on an error: a query under way finishes in its thread, which then closes its reader
+    for thread in readers:
+        thread.join()
