@@ -211,15 +211,13 @@ def odbc_extract(url: str, root: Path, repeat: int, rows: list[Row]) -> None:
     for day in range(2 * repeat):  # alternately: deleted rows not looked for (hourly default) and looked for
         after(
             newest + (", deleted rows looked for" if day % 2 else ""),
-            lambda conn, d=day: office_day(
-                conn, d, lambda key, count, top: f"{key} > {top - count * 8 // 1000}", 0.002
-            ),
+            lambda conn: office_day(conn, lambda key, count, top: f"{key} > {top - count * 8 // 1000}", 0.002),
             bool(day % 2) or None,
         )
     for day in range(repeat):
         after(
             "1 % of rows edited all over the history, deleted rows looked for",
-            lambda conn, d=day: office_day(conn, 2 * repeat + d, lambda key, count, top: f"{key} % 100 = {d}", 0.0),
+            lambda conn, d=day: office_day(conn, lambda key, count, top: f"{key} % 100 = {d}", 0.0),
             True,
         )
     memory = buffer_pool(database)
@@ -233,7 +231,7 @@ def odbc_extract(url: str, root: Path, repeat: int, rows: list[Row]) -> None:
             for day in range(repeat):
                 after(
                     f"1 % of rows edited all over the history, deleted rows looked for, buffer pool {sized:,} MB",
-                    lambda conn, d=day: office_day(conn, 3 * repeat + d, lambda k, c, t: f"{k} % 100 = {50 + d}", 0.0),
+                    lambda conn, d=day: office_day(conn, lambda k, c, t: f"{k} % 100 = {50 + d}", 0.0),
                     True,
                 )
         finally:

@@ -43,16 +43,19 @@ EDITED = [  # (table, key, change stamp): the tables an office's day touches
     ("claimproc", "ClaimProcNum", "SecDateTEdit"),
     ("paysplit", "SplitNum", "SecDateTEdit"),
 ]
-FIRST_DAY = "2026-11-01 08:00:00"  # after the demo's last change stamp (its data ends 2026-10-31)
 
 
-def office_day(server: Any, day: int, where: Callable[[str, int, int], str], added: float) -> int:
-    """One day of edits: rows chosen by ``where`` get new change stamps spread over the day's ten hours,
-    and ``added`` (a fraction) of each table's newest rows are copied as new rows. Returns rows touched."""
+def office_day(server: Any, where: Callable[[str, int, int], str], added: float) -> int:
+    """The day after the latest change stamp, as an office works it: rows chosen by ``where`` get new change
+    stamps spread over the day's ten hours from 8:00, and ``added`` (a fraction) of each table's newest rows
+    are copied as new rows. Returns rows touched. (After the latest stamp, whatever day the demo ends on:
+    an edit stamped before the last refresh's watermark would be invisible to it, as at a real office.)"""
+    latest = " UNION ALL ".join(f"SELECT MAX({stamp}) AS s FROM {table}" for table, _, stamp in EDITED)
+    first = f"TIMESTAMP '{server.execute(f'SELECT DATE(MAX(s)) FROM ({latest}) AS stamps').fetchone()[0]} 00:00:00'"
     touched = 0
     for table, key, stamp in EDITED:
         count, top = server.execute(f"SELECT COUNT(*), MAX({key}) FROM {table}").fetchone()
-        when = f"TIMESTAMP '{FIRST_DAY}' + INTERVAL {day} DAY + INTERVAL ({key} % 36000) SECOND"
+        when = f"{first} + INTERVAL 1 DAY + INTERVAL 8 HOUR + INTERVAL ({key} % 36000) SECOND"
         touched += server.execute(f"UPDATE {table} SET {stamp} = {when} WHERE {where(key, count, top)}").rowcount
         new = int(count * added)
         columns = [name for name, _ in OPEN_DENTAL_TABLES[table]]
@@ -155,14 +158,14 @@ def main() -> None:
                 status.update(f"office day {day + 1}/{2 * args.days}")
                 refresh_after(
                     checked if day % 2 else newest,
-                    lambda server, d=day: office_day(
-                        server, d, lambda key, count, top: f"{key} > {top - count * 8 // 1000}", 0.002
+                    lambda server: office_day(
+                        server, lambda key, count, top: f"{key} > {top - count * 8 // 1000}", 0.002
                     ),
                     check=bool(day % 2) or None,
                 )
             refresh_after(
                 "incremental: 1% of rows edited all over the history",
-                lambda server: office_day(server, 2 * args.days, lambda key, count, top: f"{key} % 100 = 7", 0.0),
+                lambda server: office_day(server, lambda key, count, top: f"{key} % 100 = 7", 0.0),
             )
             refresh_after(
                 "incremental: 0.1% of procedures deleted",

@@ -229,3 +229,37 @@ def test_incremental_refresh_over_odbc_equals_a_full_extract(
     finally:
         with pyodbc.connect(server_connection_string, autocommit=True) as conn:
             conn.execute(f"DROP DATABASE IF EXISTS `{database}`")
+
+
+def test_counts_are_as_of_the_call_though_counted_later_on_several_snapshots(
+    od_url: str, server_connection_string: str
+) -> None:
+    """The deletion check compares counts taken before the changes are read: rows committed after the call
+    are not counted, though the counting (on two snapshots, one table after another) only begins after."""
+    import pyodbc
+
+    from workbench.demo.schema import OPEN_DENTAL_TABLES
+
+    source = open_source(od_url)
+    tables = ["procedures", "insurance", "appointments", "patients"]
+    before = source.counts(tables)
+    copied = {"procedurelog": "ProcNum", "claimproc": "ClaimProcNum"}
+    with pyodbc.connect(f"{server_connection_string}Database={DATABASE};", autocommit=True) as conn:
+        try:
+            locks = ", ".join(f"{t} WRITE, {t} AS src_{t} READ" for t in copied)
+            conn.execute(f"LOCK TABLES {locks}")  # the counting waits for this
+            counting = source.start_counts(tables)
+            for table, key in copied.items():
+                columns = [name for name, _ in OPEN_DENTAL_TABLES[table]]
+                chosen = ", ".join(f"{key} + 10000000" if c == key else c for c in columns)
+                named = ", ".join(columns)
+                source_rows = f"FROM {table} AS src_{table} WHERE {key} <= 3"
+                conn.execute(f"INSERT INTO {table} ({named}) SELECT {chosen} {source_rows}")
+            conn.execute("UNLOCK TABLES")
+            assert counting.result(timeout=60) == before
+            after = source.counts(tables)
+            assert after == {**before, "procedures": before["procedures"] + 3, "insurance": before["insurance"] + 3}
+        finally:
+            conn.execute("UNLOCK TABLES")
+            for table, key in copied.items():
+                conn.execute(f"DELETE FROM {table} WHERE {key} > 10000000")

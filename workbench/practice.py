@@ -243,7 +243,8 @@ class Practice:
         tracked = {t: previous.watermarks[t] for t in model.TABLES if t in previous.watermarks and t in marks}
         # Counted as of before the changes are read: a row added in between can only cause a needless key
         # check below, never hide a deletion (counted after, it could make up for one).
-        counting = _start_counts(source, list(tracked)) if check_deletions else completed({})
+        largest_first = sorted(tracked, key=lambda t: -previous.rows.get(t, 0))
+        counting = _start_counts(source, largest_first) if check_deletions else completed({})
         changed = source.read_changes(tracked, progress=progress)
         whole = [t for t in model.TABLES if t not in tracked]
         replaced = self.source.read(whole, progress=progress) if whole else {}

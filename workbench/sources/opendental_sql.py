@@ -299,12 +299,29 @@ class OpenDentalSQL:
 
     def start_counts(self, tables: Sequence[str]) -> Future[dict[str, int]]:
         """Rows per table as of this call. Where the server pins a consistent snapshot, the counting goes on
-        in the background, on a connection of its own, while the caller reads on."""
-        if self._open_snapshot is None:
+        in the background while the caller reads on: on up to ``connections`` snapshots, all pinned before
+        this returns, each counting the next table not yet counted (give the largest first)."""
+        if self._open_snapshot is None or not tables:
             return completed(self.counts(tables))
-        snapshot = self._open_snapshot()
+        pinned: list[SqlReader] = []
+        try:
+            for _ in range(min(self._connections, len(tables))):
+                pinned.append(self._open_snapshot())
+        except BaseException:
+            for reader in pinned:
+                reader.close()
+            raise
+        queries = {t: (f"SELECT COUNT(*) AS n FROM {CHANGE_CURSORS[t][0]}", ()) for t in tables}
+
+        def count() -> dict[str, int]:
+            try:
+                return {t: int(frame["n"].iloc[0]) for t, frame in read_together(pinned.pop, queries, len(pinned))}
+            finally:
+                for reader in pinned:  # any a failed count left unused
+                    reader.close()
+
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="workbench-counts")
-        counting = pool.submit(self.counts, tables, snapshot)
+        counting = pool.submit(count)
         pool.shutdown(wait=False)  # the thread ends when the counting does
         return counting
 
