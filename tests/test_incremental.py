@@ -258,12 +258,17 @@ def test_changes_read_on_several_connections_equal_a_full_extract(
     done = _change_one_percent(db)
     readers.opened.clear()
     readers.closed.clear()
-    seen: list[str] = []
-    practice.refresh(progress=lambda table, rows: seen.append(table), check_deletions=True)
-    workers = set(readers.opened) - {threading.get_ident()}
-    assert len(workers) == 3  # the nine tracked tables' changes on three readers at once
+    seen: list[tuple[str, str]] = []
+    practice.refresh(
+        progress=lambda table, rows: seen.append((table, threading.current_thread().name)), check_deletions=True
+    )
+    # the nine tracked tables' changes on three readers at once, the untracked tables whole meanwhile on a
+    # fourth; progress told in the caller's thread and the one reading whole tables, one table at a time
+    assert len(set(readers.opened) - {threading.get_ident()}) == 4
+    assert {name for _, name in seen} == {threading.current_thread().name, "workbench-whole_0"}
+    seen_tables = [table for table, _ in seen]
+    assert sorted(seen_tables) == sorted(model.TABLES)
     assert sorted(readers.opened) == sorted(readers.closed)  # every reader closed, in the thread that opened it
-    assert len(seen) == len(set(seen)) and {"procedures", "patients", "patient_payments"} <= set(seen)
     assert done["changed"] > 0
     _assert_cache_equals_full_extract(practice, db, tmp_path)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
@@ -245,9 +246,8 @@ class Practice:
         # check below, never hide a deletion (counted after, it could make up for one).
         largest_first = sorted(tracked, key=lambda t: -previous.rows.get(t, 0))
         counting = _start_counts(source, largest_first) if check_deletions else completed({})
-        changed = source.read_changes(tracked, progress=progress)
         whole = [t for t in model.TABLES if t not in tracked]
-        replaced = self.source.read(whole, progress=progress) if whole else {}
+        changed, replaced = _changes_and_whole(source, tracked, whole, progress)
         expected = {  # rows once the changes are in, if nothing was deleted (known before the counts are)
             table: previous.rows[table] + int((~self.store.contains(table, upserts[model.TABLES[table].key])).sum())
             for table, upserts in changed.items()
@@ -296,6 +296,29 @@ def _start_counts(source: Any, tables: list[str]) -> Future[dict[str, int]]:
         counting: Future[dict[str, int]] = source.start_counts(tables)
         return counting
     return completed(source.counts(tables))
+
+
+def _changes_and_whole(
+    source: Any, tracked: dict[str, str], whole: list[str], progress: Progress | None
+) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
+    """The tracked tables' changes and the other tables whole. A source that reads on several connections
+    (``connections`` > 1) reads the small whole tables meanwhile; the progress callback is called by one
+    thread at a time."""
+    if not whole:
+        return source.read_changes(tracked, progress=progress), {}
+    if getattr(source, "connections", 1) < 2:
+        return source.read_changes(tracked, progress=progress), source.read(whole, progress=progress)
+    if progress is not None:
+        told, one_at_a_time = progress, threading.Lock()
+
+        def progress(table: str, rows: int) -> None:
+            with one_at_a_time:
+                told(table, rows)
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="workbench-whole") as pool:
+        reading = pool.submit(source.read, whole, progress=progress)
+        changed = source.read_changes(tracked, progress=progress)
+        return changed, reading.result()
 
 
 def _last_day(previous: str | None, changed: dict[str, pd.DataFrame]) -> str | None:

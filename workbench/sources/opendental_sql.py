@@ -231,6 +231,11 @@ class OpenDentalSQL:
     def url(self) -> str:
         return self._url
 
+    @property
+    def connections(self) -> int:
+        """Readers this source may open at once."""
+        return self._connections
+
     def info(self) -> SourceInfo:
         with closing(self._open()) as reader:
             prefs = reader.frame("SELECT PrefName, ValueString FROM preference WHERE PrefName = ?", ["PracticeTitle"])
