@@ -87,9 +87,10 @@ def read_together(
 ) -> Iterator[tuple[str, pd.DataFrame]]:
     """Each named query's result as soon as it is read, on up to ``connections`` readers at once.
 
-    Queries are taken in the order given (largest first reads best), each by the next free reader; a reader
-    is opened, used and closed in one thread of its own (sqlite3 connections stay in theirs). The first
-    error is raised here; the readers then take no new query.
+    Queries are taken in the order given, each by the next free reader (largest first balances cheap ones
+    such as counts; queries that read many pages from disk can slow each other down when run side by side);
+    a reader is opened, used and closed in one thread of its own (sqlite3 connections stay in theirs). The
+    first error is raised here; the readers then take no new query.
     """
     if connections <= 1 or len(queries) <= 1:
         with closing(open_reader()) as reader:
