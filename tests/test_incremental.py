@@ -91,6 +91,26 @@ def test_nothing_changed_reads_nothing_new(practice_copy: tuple[Path, workbench.
     _assert_cache_equals_full_extract(practice, db, tmp_path)
 
 
+def test_a_table_read_whole_keeps_its_file_until_it_changes(
+    practice_copy: tuple[Path, workbench.Practice], tmp_path: Path
+) -> None:
+    db, practice = practice_copy
+    before = practice.manifest
+    after = practice.refresh()
+    untracked = [t for t in model.TABLES if t not in before.watermarks]
+    assert "providers" in untracked and "patient_plans" in untracked
+    assert {t: after.files[t] for t in untracked} == {t: before.files[t] for t in untracked}  # no file rewritten
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE provider SET LName = 'Newname' WHERE ProvNum = (SELECT MIN(ProvNum) FROM provider)")
+    changed = practice.refresh()
+    assert changed.files["providers"] != before.files["providers"]
+    assert {t: changed.files[t] for t in untracked if t != "providers"} == {
+        t: before.files[t] for t in untracked if t != "providers"
+    }
+    assert practice.frame("providers")["name"].str.contains("Newname").sum() == 1
+    _assert_cache_equals_full_extract(practice, db, tmp_path)
+
+
 def test_many_refreshes_are_compacted(practice_copy: tuple[Path, workbench.Practice], tmp_path: Path) -> None:
     db, practice = practice_copy
     for i in range(COMPACT_AFTER + 2):

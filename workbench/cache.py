@@ -279,6 +279,7 @@ class CacheStore:
 
         ``rows``: each changed table's row count once the changes are applied (the caller knows its keys).
         ``deletions_checked``: the changes include every row deleted at the source (the caller looked).
+        A replaced table equal to the cached one keeps its file (the small tables read whole each time).
         """
         manifest = self.manifest()
         if manifest is None:
@@ -288,6 +289,8 @@ class CacheStore:
         files = {name: list(steps) for name, steps in manifest.files.items()}
         counts = {**manifest.rows, **rows}
         for name, frame in replaced.items():
+            if self._holds(manifest, name, frame):
+                continue
             model.validate(name, frame)
             _write(folder / f"{name}.{step}.parquet", name, frame)
             files[name] = [{"upserts": f"{name}.{step}.parquet", "deletes": None}]
@@ -317,6 +320,17 @@ class CacheStore:
         updated = self._commit(updated, manifest)
         self._remove_unnamed(updated)
         return updated
+
+    def _holds(self, manifest: Manifest, table: str, frame: pd.DataFrame) -> bool:
+        """Whether the cached ``table`` is ``frame``, row for row (a table read whole that did not change)."""
+        steps = manifest.files.get(table)
+        if (
+            not steps
+            or len(steps) > 1
+            or pq.read_metadata(self.dir / manifest.snapshot / str(steps[0]["upserts"])).num_rows != len(frame)
+        ):
+            return False
+        return self.load(table, manifest).equals(frame)
 
     def _compact(
         self, manifest: Manifest, table: str, steps: list[dict[str, str | None]], prefix: str
