@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -68,3 +71,19 @@ def test_a_failed_cell_is_one_error_and_a_dead_kernel_is_replaced(tmp_path: Path
     ran = kernel.execute(good, tmp_path, {"value": 2}, "good")
     assert ran.cells[-1].outputs[0]["data"]["text/plain"] == "3"
     assert kernel.starts == 3  # the first, after the failed run, after the death
+
+
+def test_report_kernels_run_numpy_without_huge_page_advice(tmp_path: Path, kernel: WarmKernel) -> None:
+    probe = "import workbench, numpy\nprint(numpy._core.multiarray._get_madvise_hugepage())"
+    ran = kernel.execute(_notebook(tmp_path / "probe.ipynb", probe), tmp_path, {}, "probe")
+    assert ran.cells[-1].outputs[0]["text"].strip() == "False"
+    env = {k: v for k, v in os.environ.items() if k != "NUMPY_MADVISE_HUGEPAGE"}
+    for given, advised in ((None, "False"), ("1", "True")):  # a value the user set is kept
+        shown = subprocess.run(
+            [sys.executable, "-c", probe],
+            env=env if given is None else {**env, "NUMPY_MADVISE_HUGEPAGE": given},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert shown.stdout.strip() == advised

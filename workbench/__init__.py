@@ -7,6 +7,7 @@ workbench.metrics.aging(p, as_of="2026-10-31")
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,6 +17,11 @@ from typing import TYPE_CHECKING
 # notebook or report of ours validates such a format, so every process that imports the workbench (the CLI,
 # report kernels, batch workers) skips it: jsonschema then leaves that one format unchecked.
 sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+# numpy asks Linux for transparent huge pages for every array of 4 MB or more; where THP defragmentation is
+# "madvise" (Debian's default) such a fault may first compact memory. In a report's kernel that cost 0.4-1.3 s
+# of system time, varying from run to run (0.65 s steady without). Set before numpy is imported (it reads it
+# then), for this process and the kernels and workers it starts; a value the user set is kept.
+os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
 
 from workbench import metrics, sources  # noqa: E402
 from workbench.errors import WorkbenchError  # noqa: E402
