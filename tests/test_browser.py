@@ -90,3 +90,15 @@ def test_the_complete_list_opens_sorts_and_downloads_offline(
     assert len(saved.read_text().strip().splitlines()) == rows.count() + 1  # a header and every row
     assert refused == [] and errors == []
     page.close()
+
+
+def test_the_attention_box_is_calm_when_nothing_is_amiss(browser: Any, rendered: dict[str, Path]) -> None:
+    """The page's own stylesheet: findings in the warning colours, an all-clear box (``wb-clear``, set when a
+    report finds nothing amiss) in calm ones."""
+    page, _, _ = _open_offline(browser, rendered["aging"])
+    background = "e => getComputedStyle(e).backgroundColor"
+    warning = page.eval_on_selector(".wb-attention", background)
+    page.eval_on_selector(".wb-attention", "e => e.classList.add('wb-clear')")
+    calm = page.eval_on_selector(".wb-attention", background)
+    assert warning == "rgb(255, 248, 247)" and calm == "rgb(244, 250, 245)"
+    page.close()

@@ -9,8 +9,11 @@ import pytest
 
 from workbench.errors import UsageError
 from workbench.metrics import DEFAULT_TARGETS, aging_context, production_context, recall_context, with_targets
-from workbench.metrics.attention import Change, assess, compare, findings
+from workbench.metrics.attention import Change, assess, build_context, compare, findings
+from workbench.notebook import attention
 from workbench.periods import last_months
+
+from .conftest import frames
 
 PCT = {"ar_over_90_pct": ("lower", "%")}
 
@@ -118,3 +121,13 @@ def test_the_demo_context_compares_with_last_month_and_a_year_earlier(demo_frame
 def test_a_r_in_months_divides_by_three_months_of_net_production(as_of: str, first: str) -> None:
     window = last_months(date.fromisoformat(as_of), 3)
     assert (window.start.isoformat(), window.end.isoformat()) == (first, as_of)
+
+
+@pytest.mark.parametrize(("over_90", "clear"), [(9.0, True), (32.4, False)])
+def test_the_attention_box_is_calm_only_when_nothing_is_amiss(over_90: float, clear: bool) -> None:
+    context = build_context(frames(), {"ar_over_90_pct": over_90}, [], DEFAULT_TARGETS)
+    assert context.clear is clear
+    assert context.findings[0].startswith("Every target is met") is clear
+    box = attention(context).markup
+    assert ('class="wb-attention wb-clear"' in box) is clear and "What needs attention" in box
+    assert 'class="wb-attention"' in attention(["A line given as it is."]).markup  # lines alone: the usual colours

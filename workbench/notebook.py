@@ -172,10 +172,11 @@ def _context_lines(context: Context, figure: str) -> str:
 
 def attention(context: Context | Sequence[str]) -> _Html:
     """The "What needs attention" box: the report's findings in plain words (a context's, or the lines
-    given), at its top."""
+    given), at its top; in calm colours when the context finds nothing amiss."""
     lines = context.findings if isinstance(context, Context) else list(context)
     items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
-    return _Html(f'<section class="wb-attention"><h2>What needs attention</h2><ul>{items}</ul></section>')
+    kind = "wb-attention wb-clear" if isinstance(context, Context) and context.clear else "wb-attention"
+    return _Html(f'<section class="{kind}"><h2>What needs attention</h2><ul>{items}</ul></section>')
 
 
 def show_table(

@@ -206,6 +206,16 @@ def findings(
     """What needs attention, in plain words, the most pressing first: targets missed (furthest first), then
     ``notes`` (detail a report adds about them, e.g. who holds the old balances), then figures that moved the
     wrong way (by how far). When nothing is amiss, one line that says so."""
+    return _concerns(assessments, changes, notes, most) or [_all_clear(assessments)]
+
+
+def _concerns(
+    assessments: Mapping[str, Assessment],
+    changes: Sequence[tuple[str, Change]] = (),
+    notes: Sequence[str] = (),
+    most: int = 5,
+) -> list[str]:
+    """The ``findings`` when something is amiss; none when nothing is."""
     missed = sorted(
         (a for a in assessments.values() if not a.met),
         key=lambda a: abs(a.value - a.target.goal) / max(abs(a.target.goal), 1e-9),
@@ -221,10 +231,13 @@ def findings(
     )
     out += list(notes)
     out += [f"{label} {_moved(c)}." for label, c in worse]
-    if not out:
-        met = ", ".join(f"{a.target.label.lower()} {_number(a.value, a.target.unit)}" for a in assessments.values())
-        return [f"Every target is met ({met})." if met else "Nothing stands out."]
     return out[:most]
+
+
+def _all_clear(assessments: Mapping[str, Assessment]) -> str:
+    """The line that says nothing is amiss, with the figures that met their targets."""
+    met = ", ".join(f"{a.target.label.lower()} {_number(a.value, a.target.unit)}" for a in assessments.values())
+    return f"Every target is met ({met})." if met else "Nothing stands out."
 
 
 def _moved(change: Change) -> str:
@@ -309,6 +322,7 @@ class Context:
     assessments: dict[str, Assessment]
     changes: dict[str, list[Change]]  # figure -> its changes (against the previous period, a year earlier)
     findings: list[str]
+    clear: bool = False  # nothing is amiss: the findings are the one line that says so
 
 
 Earlier = list[tuple[dt.date, Callable[[], Mapping[str, float]], str]]
@@ -356,7 +370,8 @@ def build_context(
                 changes.setdefault(name, []).append(change)
     found = assess(now, targets or DEFAULT_TARGETS)
     moved = [(FIGURES[name].label, change) for name, found_changes in changes.items() for change in found_changes]
-    return Context(dict(now), found, changes, findings(found, moved, notes))
+    amiss = _concerns(found, moved, notes)
+    return Context(dict(now), found, changes, amiss or [_all_clear(found)], clear=not amiss)
 
 
 def aging_context(
