@@ -131,7 +131,8 @@ def test_refreshes_in_one_process_read_no_key_column_twice(
                 (f"2030-01-0{day + 1} 10:00:00", day),
             )
         practice.refresh(check_deletions=True)
-    assert read == []  # every key column came from memory
+    tracked = practice.manifest.watermarks  # the small tables without stamps are read to compare (kept if same)
+    assert [p for p in read if Path(p).name.split(".")[0] in tracked] == []  # every key column came from memory
     monkeypatch.setattr(workbench.cache, "_KEY_COLUMNS", workbench.cache._KeyColumns())  # a new process
     practice.refresh(check_deletions=True)
     assert read and all(Path(p).parent == practice.store.dir / practice.manifest.snapshot for p in read)
