@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
+from datetime import date, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -160,3 +162,31 @@ def test_demo_scheme_generates_once_into_the_cache_dir(tmp_path: Path, monkeypat
     workbench.connect(url).frame("patients")
     assert files[0].stat().st_mtime_ns == stamp  # not generated again
     assert len(practice.frame("patients")) == 50
+
+
+def test_the_last_day_with_data_is_the_last_ledger_day_up_to_today(demo_db: Path, tmp_path: Path) -> None:
+    """A copy of a database with no day given is "as of" its last day of completed work, payments or insurance
+    received (as Open Dental's own tables say it, asked here in SQL); planned work and future dates do not count."""
+    db = Path(shutil.copy(demo_db, tmp_path / "od.db"))
+    with sqlite3.connect(db) as conn:
+        top = conn.execute("SELECT MAX(ProcNum) FROM procedurelog").fetchone()[0]
+        for offset, (when, status) in enumerate([(date.today(), 1), (date.today() + timedelta(days=3), 2)]):
+            conn.execute(  # planned today, completed in three days: neither is data of today
+                "INSERT INTO procedurelog (ProcNum, PatNum, AptNum, ProcDate, ProcFee, ProcStatus, ProvNum, ClinicNum,"
+                " CodeNum, UnitQty, BaseUnits, DateTP, DateTStamp) VALUES (?, 1, 0, ?, 99, ?, 1, 1, 1, 1, 0, ?, ?)",
+                (top + 1 + offset, when.isoformat(), status, when.isoformat(), "2030-01-01 00:00:00"),
+            )
+        today = date.today().isoformat()
+        expected = max(
+            day
+            for (day,) in conn.execute(
+                "SELECT MAX(ProcDate) FROM procedurelog WHERE ProcStatus = 2 AND ProcDate <= ? "
+                "UNION ALL SELECT MAX(DatePay) FROM paysplit WHERE DatePay <= ? "
+                "UNION ALL SELECT MAX(DateCP) FROM claimproc WHERE Status IN (1, 4) AND DateCP <= ?",
+                (today, today, today),
+            )
+            if day
+        )
+    practice = workbench.connect(f"opendental+sqlite://{db}", cache_dir=tmp_path / "cache")
+    assert practice.source.info().data_as_of is None  # the source does not say; the rows do
+    assert practice.data_as_of.isoformat() == expected[:10] < today

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -31,6 +31,11 @@ LOCK_TIMEOUT_ENV = "WORKBENCH_LOCK_TIMEOUT"
 log = logging.getLogger("workbench")
 T = TypeVar("T")
 READERS = min(4, os.cpu_count() or 1)  # tables read at once by ``Practice.frames``
+LEDGER_DAYS = (  # what dates a practice's data: (table, date column, the statuses that count; None: all rows)
+    ("procedures", "date", ("completed",)),
+    ("patient_payments", "date", None),
+    ("insurance", "date_paid", ("received", "supplemental")),
+)
 
 
 class Practice:
@@ -59,7 +64,8 @@ class Practice:
 
     @property
     def data_as_of(self) -> date:
-        """The last day with data: the source's own, else the day of the extract."""
+        """The last day with data: the source's own, else the last day with ledger activity, else the day of the
+        extract."""
         manifest = self.manifest
         return date.fromisoformat(manifest.data_as_of or manifest.extracted_at[:10])
 
@@ -223,7 +229,6 @@ class Practice:
                 check_deletions = _older_than(previous.deletions_checked_at, DELETIONS_CHECKED_EVERY)
             return self._refresh_changes(previous, stamps(tables), progress, check_deletions)
         info = self.source.info()
-        as_of = info.data_as_of.isoformat() if info.data_as_of else None
         marks = stamps(tables) if stamps else {}  # taken before reading: changes during the read are re-read
         frames = self.source.read(tables, progress=progress)
         manifest = self.store.save(
@@ -231,7 +236,7 @@ class Practice:
             source=self.source.url,
             system=info.system,
             practice_name=info.practice_name,
-            data_as_of=as_of,
+            data_as_of=info.data_as_of.isoformat() if info.data_as_of else _last_ledger_day(frames),
             watermarks=marks,
         )
         self._frames = dict(frames)
@@ -263,7 +268,7 @@ class Practice:
                 deleted = merged[~member(merged, source.keys(table).dropna().to_numpy(dtype="int64"))]
                 rows[table] = len(merged) - len(deleted)
             changes[table] = TableChanges(upserts, pd.Series(deleted, dtype="Int64"))
-        as_of = _last_day(previous.data_as_of, changed)
+        as_of = _last_ledger_day(changed, since=previous.data_as_of)
         return self.store.apply(
             changes, replaced, rows=rows, watermarks=marks, data_as_of=as_of, deletions_checked=check_deletions
         )
@@ -321,13 +326,17 @@ def _changes_and_whole(
         return changed, reading.result()
 
 
-def _last_day(previous: str | None, changed: dict[str, pd.DataFrame]) -> str | None:
-    """The last day with ledger activity, moved forward by the changed rows (never past today)."""
-    days = [pd.Timestamp(previous)] if previous else []
-    for table, column in (("procedures", "date"), ("patient_payments", "date"), ("insurance", "date_paid")):
-        if table in changed:
-            dated = changed[table][column].dropna()
-            dated = dated[dated <= pd.Timestamp(date.today())]
+def _last_ledger_day(frames: Mapping[str, pd.DataFrame], since: str | None = None) -> str | None:
+    """The last day up to today with ledger activity in ``frames`` (a completed procedure, a patient payment,
+    insurance received), or ``since`` if that is later: a copy of the database taken last month is "as of"
+    last month."""
+    days = [pd.Timestamp(since)] if since else []
+    today = pd.Timestamp(date.today())
+    for table, column, statuses in LEDGER_DAYS:
+        if table in frames:
+            rows = frames[table]
+            dated = rows[column] if statuses is None else rows[column][rows["status"].isin(statuses)]
+            dated = dated[dated <= today]
             days += [dated.max()] if len(dated) else []
     return max(days).date().isoformat() if days else None
 

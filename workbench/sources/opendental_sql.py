@@ -237,11 +237,12 @@ class OpenDentalSQL:
         return self._connections
 
     def info(self) -> SourceInfo:
+        """The practice's name (its PracticeTitle preference); the last day with data only where it was given
+        (the demo's): a refresh finds it in the rows it reads, at no cost to the server."""
         with closing(self._open()) as reader:
             prefs = reader.frame("SELECT PrefName, ValueString FROM preference WHERE PrefName = ?", ["PracticeTitle"])
-            last = self._data_as_of or _last_ledger_day(reader)
         name = str(prefs["ValueString"].iloc[0]) if len(prefs) else None
-        return SourceInfo(system=self._system, practice_name=name, data_as_of=last)
+        return SourceInfo(system=self._system, practice_name=name, data_as_of=self._data_as_of)
 
     def preferences(self, names: Sequence[str]) -> dict[str, str]:
         """Open Dental preferences by name (the ones that exist)."""
@@ -348,19 +349,6 @@ class OpenDentalSQL:
                 if progress:
                     progress(table, len(frames[table]))
         return frames
-
-
-def _last_ledger_day(reader: SqlReader) -> date | None:
-    """The last day with ledger activity up to today: a copy taken last month is "as of" last month."""
-    today = date.today().isoformat()
-    frame = reader.frame(
-        "SELECT MAX(ProcDate) AS d FROM procedurelog WHERE ProcStatus = 2 AND ProcDate <= ? "
-        "UNION ALL SELECT MAX(DatePay) FROM paysplit WHERE DatePay <= ? "
-        "UNION ALL SELECT MAX(DateCP) FROM claimproc WHERE Status IN (1, 4) AND DateCP <= ?",
-        [today, today, today],
-    )
-    days = model.to_datetime(frame["d"]).dropna()
-    return days.max().date() if len(days) else None
 
 
 def _sqlite_connector(path: Path) -> Callable[[], SqlReader]:
