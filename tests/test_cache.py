@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 import workbench
 from workbench import model
 from workbench.cache import CacheStore
-from workbench.errors import CacheError
+from workbench.errors import CacheError, SchemaError
 
 
 def test_round_trip_keeps_every_frame_and_dtype(demo_url: str, tmp_path: Path) -> None:
@@ -50,14 +51,38 @@ def test_a_failing_extract_leaves_the_previous_cache_whole(
     before = practice.manifest
     procedures = practice.store.load("procedures")
 
-    def broken_read(tables: list[str], progress: object = None) -> dict[str, pd.DataFrame]:
-        raise ConnectionError("server went away while reading procedures")
+    real = practice.source.read_each
 
-    monkeypatch.setattr(practice.source, "read", broken_read)
+    def broken_read(tables: list[str], progress: object = None) -> Iterator[tuple[str, pd.DataFrame]]:
+        for n, pair in enumerate(real(tables, progress)):  # a few tables read (and written), then the server goes
+            if n == 3:
+                raise ConnectionError("server went away while reading procedures")
+            yield pair
+
+    monkeypatch.setattr(practice.source, "read_each", broken_read)
     with pytest.raises(ConnectionError):
         practice.refresh(incremental=False)
     assert practice.store.manifest() == before
+    assert not list(practice.store.dir.glob(".*.partial"))  # the tables written meanwhile are gone
     pd.testing.assert_frame_equal(practice.store.load("procedures"), procedures)
+
+
+def test_a_table_that_breaks_the_model_stops_the_extract_and_keeps_the_cache(
+    demo_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    practice = workbench.connect(demo_url, cache_dir=tmp_path)
+    before = practice.manifest
+    real = practice.source.read_each
+
+    def duplicated_keys(tables: list[str], progress: object = None) -> Iterator[tuple[str, pd.DataFrame]]:
+        for name, frame in real(tables, progress):
+            yield name, (pd.concat([frame, frame.head(1)], ignore_index=True) if name == "patients" else frame)
+
+    monkeypatch.setattr(practice.source, "read_each", duplicated_keys)
+    with pytest.raises(SchemaError, match=r"patients\.patient_id: 1 duplicate key"):
+        practice.refresh(incremental=False)
+    assert practice.store.manifest() == before
+    assert not list(practice.store.dir.glob(".*.partial"))
 
 
 def test_an_interrupted_write_leaves_the_previous_cache_whole(

@@ -30,7 +30,8 @@ import shutil
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -216,37 +217,54 @@ class CacheStore:
 
     def save(
         self,
-        frames: Mapping[str, pd.DataFrame],
+        frames: Mapping[str, pd.DataFrame] | Iterable[tuple[str, pd.DataFrame]],
         *,
         source: str,
         system: str,
         practice_name: str | None,
-        data_as_of: str | None,
+        data_as_of: str | Callable[[], str | None] | None,
         watermarks: Mapping[str, str] | None = None,
     ) -> Manifest:
-        """Write ``frames`` as a new snapshot and make it current, atomically."""
-        for name, frame in frames.items():
-            model.validate(name, frame)
+        """Write ``frames`` as a new snapshot and make it current, atomically.
+
+        ``frames`` may be (name, frame) pairs as a source reads them: each is checked and written in a thread of
+        its own while the next is read. ``data_as_of`` may be a function, asked once every frame is in. A frame
+        that breaks the model, or a read that fails, leaves the current snapshot as it was.
+        """
+        pairs = frames.items() if isinstance(frames, Mapping) else frames
         self.dir.mkdir(parents=True, exist_ok=True)
         snapshot = _stamp() + "-" + uuid.uuid4().hex[:8]
         staging = self.dir / f".{snapshot}.partial"
         staging.mkdir()
+        written: dict[str, pd.DataFrame] = {}
+        writing: list[Future[None]] = []
         try:
-            for name, frame in frames.items():
-                frame.to_parquet(staging / f"{name}.parquet", index=False)
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="workbench-write") as writer:
+                try:
+                    for name, frame in pairs:
+                        if any(future.done() and future.exception() for future in writing):
+                            break  # a frame broke the model: read no more
+                        written[name] = frame
+                        writing.append(writer.submit(_checked_write, staging / f"{name}.parquet", name, frame))
+                except BaseException:
+                    for future in writing:
+                        future.cancel()  # a read failed: nothing more is written
+                    raise
+                for future in writing:
+                    future.result()  # the first error of a write
             staging.rename(self.dir / snapshot)
-            for name, frame in frames.items():
+            for name, frame in written.items():
                 _KEY_COLUMNS.remember(self.dir / snapshot / f"{name}.parquet", model.TABLES[name].key, frame)
             manifest = Manifest(
                 source=source,
                 system=system,
                 practice_name=practice_name,
                 extracted_at=_now(),
-                data_as_of=data_as_of,
+                data_as_of=data_as_of() if callable(data_as_of) else data_as_of,
                 schema_version=model.SCHEMA_VERSION,
                 snapshot=snapshot,
-                rows={name: len(frame) for name, frame in frames.items()},
-                files={name: [{"upserts": f"{name}.parquet", "deletes": None}] for name in frames},
+                rows={name: len(frame) for name, frame in written.items()},
+                files={name: [{"upserts": f"{name}.parquet", "deletes": None}] for name in written},
                 watermarks=dict(watermarks or {}),
                 deletions_checked_at=_now(),  # a full extract holds no deleted row
             )
@@ -427,6 +445,12 @@ class _KeyColumns:
 
 
 _KEY_COLUMNS = _KeyColumns()
+
+
+def _checked_write(path: Path, table: str, frame: pd.DataFrame) -> None:
+    """A whole table, checked against the model (keys included), as one Parquet file."""
+    model.validate(table, frame)
+    frame.to_parquet(path, index=False)
 
 
 def _write(path: Path, table: str, data: pd.DataFrame | pa.Table) -> None:

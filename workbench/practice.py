@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -230,16 +230,23 @@ class Practice:
             return self._refresh_changes(previous, stamps(tables), progress, check_deletions)
         info = self.source.info()
         marks = stamps(tables) if stamps else {}  # taken before reading: changes during the read are re-read
-        frames = self.source.read(tables, progress=progress)
+        frames: dict[str, pd.DataFrame] = {}
+
+        def read() -> Iterator[tuple[str, pd.DataFrame]]:  # a source that can hands each table over as it is read
+            each = getattr(self.source, "read_each", None)
+            for name, frame in each(tables, progress) if each else self.source.read(tables, progress).items():
+                frames[name] = frame
+                yield name, frame
+
         manifest = self.store.save(
-            frames,
+            read(),  # each table is written while the next is read
             source=self.source.url,
             system=info.system,
             practice_name=info.practice_name,
-            data_as_of=info.data_as_of.isoformat() if info.data_as_of else _last_ledger_day(frames),
+            data_as_of=info.data_as_of.isoformat() if info.data_as_of else lambda: _last_ledger_day(frames),
             watermarks=marks,
         )
-        self._frames = dict(frames)
+        self._frames = frames
         return manifest
 
     def _refresh_changes(

@@ -7,7 +7,7 @@ foreign keys, the fee formula ProcFee × (UnitQty + BaseUnits), the packed recal
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from datetime import date
@@ -338,17 +338,21 @@ class OpenDentalSQL:
             return pd.to_numeric(reader.frame(f"SELECT {key} AS k FROM {base}")["k"]).astype("Int64")
 
     def read(self, tables: Sequence[str], progress: Progress | None = None) -> dict[str, pd.DataFrame]:
-        frames = {}
+        return dict(self.read_each(tables, progress))
+
+    def read_each(self, tables: Sequence[str], progress: Progress | None = None) -> Iterator[tuple[str, pd.DataFrame]]:
+        """Each table as soon as it is read, the next one read only when asked for (a cache writes one table
+        while the next is read)."""
         with closing(self._open()) as reader:
             for table in tables:
                 # the tables that grow with the practice's history may be read in parts; lists stay whole
                 raw = reader.frame(
                     QUERIES[table], split_on=model.TABLES[table].key if table in CHANGE_CURSORS else None
                 )
-                frames[table] = map_table(table, raw)
+                frame = map_table(table, raw)
                 if progress:
-                    progress(table, len(frames[table]))
-        return frames
+                    progress(table, len(frame))
+                yield table, frame
 
 
 def _sqlite_connector(path: Path) -> Callable[[], SqlReader]:
