@@ -74,13 +74,19 @@ def test_a_table_that_breaks_the_model_stops_the_extract_and_keeps_the_cache(
     before = practice.manifest
     real = practice.source.read_each
 
+    ended: list[bool] = []
+
     def duplicated_keys(tables: list[str], progress: object = None) -> Iterator[tuple[str, pd.DataFrame]]:
-        for name, frame in real(tables, progress):
-            yield name, (pd.concat([frame, frame.head(1)], ignore_index=True) if name == "patients" else frame)
+        try:
+            for name, frame in real(tables, progress):
+                yield name, (pd.concat([frame, frame.head(1)], ignore_index=True) if name == "patients" else frame)
+        finally:
+            ended.append(True)
 
     monkeypatch.setattr(practice.source, "read_each", duplicated_keys)
     with pytest.raises(SchemaError, match=r"patients\.patient_id: 1 duplicate key"):
         practice.refresh(incremental=False)
+    assert ended == [True]  # the source's reading was ended (its reader closed) with the refresh
     assert practice.store.manifest() == before
     assert not list(practice.store.dir.glob(".*.partial"))
 

@@ -250,6 +250,8 @@ class CacheStore:
                     for future in writing:
                         future.cancel()  # a read failed: nothing more is written
                     raise
+                finally:
+                    getattr(pairs, "close", lambda: None)()  # a source's reader left mid-way is closed now
                 for future in writing:
                     future.result()  # the first error of a write
             staging.rename(self.dir / snapshot)
