@@ -87,3 +87,22 @@ def test_report_kernels_run_numpy_without_huge_page_advice(tmp_path: Path, kerne
             check=True,
         )
         assert shown.stdout.strip() == advised
+
+
+def test_what_a_kernel_prints_to_stderr_stays_off_the_users_terminal(
+    tmp_path: Path, kernel: WarmKernel, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A kernel's own stderr (libzmq's assertion at exit, seen once in CI, broke a one-line error) is not
+    inherited: the error the user reads is the only line, in a fresh kernel and in a warm one."""
+    from workbench.reports import _execute
+
+    noisy = _notebook(
+        tmp_path / "noisy.ipynb",
+        "import os\nos.write(2, b'kernel noise on fd 2\\n')",
+        "raise ValueError('no such clinic')",
+    )
+    with pytest.raises(ReportError, match="no such clinic"):
+        _execute(noisy, tmp_path, {}, None, "noisy")
+    with pytest.raises(ReportError, match="no such clinic"):
+        kernel.execute(noisy, tmp_path, {}, "noisy")
+    assert "kernel noise" not in capfd.readouterr().err

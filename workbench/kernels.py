@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import shutil
+import subprocess
 import tempfile
 import threading
 from pathlib import Path
@@ -19,7 +21,27 @@ from typing import Any
 
 from workbench.errors import ReportError
 
-__all__ = ["WarmKernel", "warm_kernel"]
+__all__ = ["WarmKernel", "quiet_kernel_manager", "warm_kernel"]
+
+# Where a report kernel's own stderr goes: not the user's terminal or log, where the CLI promises one line per
+# error. Cell errors and a kernel's death reach the user as messages; what a kernel prints on its way out
+# (libzmq's "Assertion failed: pfd.revents & POLLIN" at exit, seen once in CI) does not belong there.
+_KERNEL_STDERR = subprocess.DEVNULL
+
+
+@functools.cache
+def quiet_kernel_manager() -> type[Any]:
+    """jupyter_client's AsyncKernelManager, its kernels started with stderr to ``_KERNEL_STDERR`` (for papermill's
+    ``kernel_manager_class``)."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class QuietKernelManager(AsyncKernelManager):
+        async def start_kernel(self, **kw: Any) -> None:  # type: ignore[override]
+            kw.setdefault("stderr", _KERNEL_STDERR)
+            await super().start_kernel(**kw)
+
+    return QuietKernelManager
+
 
 RESET_TAG = "workbench-reset"
 
@@ -42,7 +64,9 @@ class WarmKernel:
             # other workers cannot race for the same port (a kernel bound elsewhere would never answer)
             self._sockets = tempfile.mkdtemp(prefix="wb-kernel-")
             self._km = KernelManager(kernel_name=self.kernel_name, transport="ipc", ip=str(Path(self._sockets) / "ipc"))
-            self._km.start_kernel(extra_arguments=["--IPKernelApp.log_level=ERROR"], cwd=tempfile.gettempdir())
+            self._km.start_kernel(
+                extra_arguments=["--IPKernelApp.log_level=ERROR"], cwd=tempfile.gettempdir(), stderr=_KERNEL_STDERR
+            )
             self.starts += 1
         return self._km
 

@@ -15,7 +15,7 @@ from workbench.config import DEFAULT_BRAND_COLOR, cache_root, is_color
 from workbench.errors import ReportError, UsageError, WorkbenchError
 from workbench.files import folder, write_atomically
 from workbench.formatting import long_date
-from workbench.kernels import WarmKernel
+from workbench.kernels import WarmKernel, quiet_kernel_manager
 from workbench.parameters import parameter_defaults, typed_options
 from workbench.periods import resolve_as_of, resolve_period
 from workbench.plotlyjs import plotly_js
@@ -241,6 +241,7 @@ def _execute(notebook: Path, cwd: Path, parameters: dict[str, Any], kernel_name:
                 log_output=False,
                 cwd=str(cwd),
                 extra_arguments=["--IPKernelApp.log_level=ERROR"],
+                kernel_manager_class=quiet_kernel_manager(),
             )
         except PapermillExecutionError as exc:
             raise ReportError(f"{report} report failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}") from None
