@@ -15,7 +15,8 @@ from bs4 import BeautifulSoup
 
 import workbench
 from workbench import metrics
-from workbench.metrics import group_findings, group_table
+from workbench.metrics import group_clear, group_findings, group_table
+from workbench.notebook import attention
 
 from .conftest import DEMO_END
 
@@ -53,8 +54,11 @@ def test_targets_missed_by_most_practices_are_said_once() -> None:
     assert (
         "The share of A/R over 90 days misses its target at 2 of 3 practices (the group's median is 20.0 %)." in lines
     )
-    everyone_fine = group_findings(group_table({"a": _figures(), "b": _figures()}))
-    assert everyone_fine == ["Every practice is within a quarter of the group's median on every rate compared."]
+    assert not group_clear(group_table(figures))
+    fine = group_table({"a": _figures(), "b": _figures()})
+    assert group_findings(fine) == ["Every practice is within a quarter of the group's median on every rate compared."]
+    assert group_clear(fine)
+    assert 'class="wb-attention wb-clear"' in attention(group_findings(fine), clear=group_clear(fine)).markup
 
 
 @pytest.fixture(scope="module")

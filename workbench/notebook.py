@@ -170,12 +170,13 @@ def _context_lines(context: Context, figure: str) -> str:
     return "".join(lines)
 
 
-def attention(context: Context | Sequence[str]) -> _Html:
+def attention(context: Context | Sequence[str], clear: bool = False) -> _Html:
     """The "What needs attention" box: the report's findings in plain words (a context's, or the lines
-    given), at its top; in calm colours when the context finds nothing amiss."""
+    given), at its top; in calm colours when nothing is amiss (a context says so itself, lines by ``clear``)."""
     lines = context.findings if isinstance(context, Context) else list(context)
     items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
-    kind = "wb-attention wb-clear" if isinstance(context, Context) and context.clear else "wb-attention"
+    calm = context.clear if isinstance(context, Context) else clear
+    kind = "wb-attention wb-clear" if calm else "wb-attention"
     return _Html(f'<section class="{kind}"><h2>What needs attention</h2><ul>{items}</ul></section>')
 
 

@@ -38,7 +38,14 @@ from workbench.metrics.claims import (
     follow_up_list,
     outstanding_claims,
 )
-from workbench.metrics.group import GROUP_DEFINITION, GROUP_FIGURES, group_findings, group_table, practice_figures
+from workbench.metrics.group import (
+    GROUP_DEFINITION,
+    GROUP_FIGURES,
+    group_clear,
+    group_findings,
+    group_table,
+    practice_figures,
+)
 from workbench.metrics.kpis import KPI_DEFINITION, case_acceptance, kpis
 from workbench.metrics.new_patients import (
     NEW_PATIENTS_DEFINITION,
@@ -117,6 +124,7 @@ __all__ = [
     "family_balances",
     "findings",
     "follow_up_list",
+    "group_clear",
     "group_findings",
     "group_table",
     "hygiene_reappointment",

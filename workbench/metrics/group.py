@@ -23,6 +23,7 @@ __all__ = [
     "COMPARED",
     "GROUP_DEFINITION",
     "GROUP_FIGURES",
+    "group_clear",
     "group_findings",
     "group_table",
     "practice_figures",
@@ -108,7 +109,18 @@ def group_table(
 
 def group_findings(table: pd.DataFrame, most: int = 8) -> list[str]:
     """What needs attention across the group, in plain words: practices that failed, then outliers (furthest
-    from the median first)."""
+    from the median first), then targets most practices miss. When nothing is amiss, one line that says so."""
+    return _group_concerns(table)[:most] or [
+        "Every practice is within a quarter of the group's median on every rate compared."
+    ]
+
+
+def group_clear(table: pd.DataFrame) -> bool:
+    """Whether nothing across the group needs attention (the box of findings is then calm)."""
+    return not _group_concerns(table)
+
+
+def _group_concerns(table: pd.DataFrame) -> list[str]:
     out = [
         f"{row.practice}: no figures, its run failed ({row.error})."
         for row in table[table["status"] == "failed"].itertuples()
@@ -143,7 +155,7 @@ def group_findings(table: pd.DataFrame, most: int = 8) -> list[str]:
                 f"{figure.label} misses its target at {missed} of {len(judged)} practices "
                 f"(the group's median is {_show(float(median[key]), figure.unit)})."
             )
-    return out[:most] or ["Every practice is within a quarter of the group's median on every rate compared."]
+    return out
 
 
 def _phrase(key: str) -> str:
