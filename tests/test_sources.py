@@ -182,7 +182,7 @@ def test_the_last_day_with_data_is_the_last_ledger_day_up_to_today(demo_db: Path
             for (day,) in conn.execute(
                 "SELECT MAX(ProcDate) FROM procedurelog WHERE ProcStatus = 2 AND ProcDate <= ? "
                 "UNION ALL SELECT MAX(DatePay) FROM paysplit WHERE DatePay <= ? "
-                "UNION ALL SELECT MAX(DateCP) FROM claimproc WHERE Status IN (1, 4) AND DateCP <= ?",
+                "UNION ALL SELECT MAX(DateCP) FROM claimproc WHERE Status IN (1, 4, 5, 7) AND DateCP <= ?",  # paid
                 (today, today, today),
             )
             if day

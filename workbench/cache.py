@@ -217,21 +217,19 @@ class CacheStore:
 
     def save(
         self,
-        frames: Mapping[str, pd.DataFrame] | Iterable[tuple[str, pd.DataFrame]],
+        frames: Iterable[tuple[str, pd.DataFrame]],
         *,
         source: str,
         system: str,
         practice_name: str | None,
-        data_as_of: str | Callable[[], str | None] | None,
+        data_as_of: Callable[[], str | None],
         watermarks: Mapping[str, str] | None = None,
     ) -> Manifest:
-        """Write ``frames`` as a new snapshot and make it current, atomically.
-
-        ``frames`` may be (name, frame) pairs as a source reads them: each is checked and written in a thread of
-        its own while the next is read. ``data_as_of`` may be a function, asked once every frame is in. A frame
-        that breaks the model, or a read that fails, leaves the current snapshot as it was.
+        """Write ``frames``, (name, frame) pairs as a source reads them, as a new snapshot and make it current,
+        atomically: each frame is checked and written in a thread of its own while the next is read.
+        ``data_as_of`` is asked for the last day with data once every frame is in. A frame that breaks the model,
+        or a read that fails, leaves the current snapshot as it was.
         """
-        pairs = frames.items() if isinstance(frames, Mapping) else frames
         self.dir.mkdir(parents=True, exist_ok=True)
         snapshot = _stamp() + "-" + uuid.uuid4().hex[:8]
         staging = self.dir / f".{snapshot}.partial"
@@ -241,7 +239,7 @@ class CacheStore:
         try:
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="workbench-write") as writer:
                 try:
-                    for name, frame in pairs:
+                    for name, frame in frames:
                         if any(future.done() and future.exception() for future in writing):
                             break  # a frame broke the model: read no more
                         written[name] = frame
@@ -251,7 +249,7 @@ class CacheStore:
                         future.cancel()  # a read failed: nothing more is written
                     raise
                 finally:
-                    getattr(pairs, "close", lambda: None)()  # a source's reader left mid-way is closed now
+                    getattr(frames, "close", lambda: None)()  # a source's reader left mid-way is closed now
                 for future in writing:
                     future.result()  # the first error of a write
             staging.rename(self.dir / snapshot)
@@ -262,7 +260,7 @@ class CacheStore:
                 system=system,
                 practice_name=practice_name,
                 extracted_at=_now(),
-                data_as_of=data_as_of() if callable(data_as_of) else data_as_of,
+                data_as_of=data_as_of(),
                 schema_version=model.SCHEMA_VERSION,
                 snapshot=snapshot,
                 rows={name: len(frame) for name, frame in written.items()},

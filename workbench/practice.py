@@ -19,6 +19,7 @@ from workbench.cache import CacheStore, Manifest, TableChanges
 from workbench.config import cache_root
 from workbench.errors import CacheError, UsageError
 from workbench.keys import member, union
+from workbench.metrics.aging import PAID_CLAIMPROC_STATUSES
 from workbench.sources.base import Progress, Source, cache_key, completed, open_source
 from workbench.usage import Allowance, Kind, UsageLog, metered
 
@@ -34,7 +35,7 @@ READERS = min(4, os.cpu_count() or 1)  # tables read at once by ``Practice.frame
 LEDGER_DAYS = (  # what dates a practice's data: (table, date column, the statuses that count; None: all rows)
     ("procedures", "date", ("completed",)),
     ("patient_payments", "date", None),
-    ("insurance", "date_paid", ("received", "supplemental")),
+    ("insurance", "date_paid", PAID_CLAIMPROC_STATUSES),
 )
 
 
@@ -243,7 +244,7 @@ class Practice:
             source=self.source.url,
             system=info.system,
             practice_name=info.practice_name,
-            data_as_of=info.data_as_of.isoformat() if info.data_as_of else lambda: _last_ledger_day(frames),
+            data_as_of=lambda: info.data_as_of.isoformat() if info.data_as_of else _last_ledger_day(frames),
             watermarks=marks,
         )
         self._frames = frames
@@ -335,8 +336,8 @@ def _changes_and_whole(
 
 def _last_ledger_day(frames: Mapping[str, pd.DataFrame], since: str | None = None) -> str | None:
     """The last day up to today with ledger activity in ``frames`` (a completed procedure, a patient payment,
-    insurance received), or ``since`` if that is later: a copy of the database taken last month is "as of"
-    last month."""
+    insurance paid as the ledger counts it), or ``since`` if that is later: a copy of the database taken last
+    month is "as of" last month."""
     days = [pd.Timestamp(since)] if since else []
     today = pd.Timestamp(date.today())
     for table, column, statuses in LEDGER_DAYS:

@@ -210,10 +210,7 @@ def findings(
 
 
 def _concerns(
-    assessments: Mapping[str, Assessment],
-    changes: Sequence[tuple[str, Change]] = (),
-    notes: Sequence[str] = (),
-    most: int = 5,
+    assessments: Mapping[str, Assessment], changes: Sequence[tuple[str, Change]], notes: Sequence[str], most: int = 5
 ) -> list[str]:
     """The ``findings`` when something is amiss; none when nothing is."""
     missed = sorted(
