@@ -144,7 +144,7 @@ def odbc_extract(url: str, root: Path, repeat: int, rows: list[Row]) -> None:
     from workbench.demo.server import load_into_server
     from workbench.sources import odbc
     from workbench.sources.demo import demo_database
-    from workbench.sources.opendental_sql import QUERIES
+    from workbench.sources.opendental_sql import PROCEDURE_CODES, QUERIES
 
     password = os.environ.setdefault("WORKBENCH_TEST_DB_PASSWORD", "wb-test-only")
     server = f"{SERVER};PWD={password};"
@@ -154,17 +154,18 @@ def odbc_extract(url: str, root: Path, repeat: int, rows: list[Row]) -> None:
         rows.append(("ODBC extract and refreshes", "not measured", "", f"[yellow]{exc}[/]"))
         return
     database = server + f"Database={DATABASE};"
+    queries = [*QUERIES.values(), PROCEDURE_CODES]  # the statements the extract sends, each once
     odbc_url = f"opendental+odbc:{SERVER};Database={DATABASE}?password_env=WORKBENCH_TEST_DB_PASSWORD"
 
     def read_sql_all() -> None:
         with pyodbc.connect(database) as conn, warnings.catch_warnings():
             warnings.simplefilter("ignore")  # pandas warns that pyodbc is not SQLAlchemy
-            for sql in QUERIES.values():
+            for sql in queries:
                 pd.read_sql(sql, conn)
 
     def arrow_raw_all() -> None:
         connection = arrow_odbc.connect(database)
-        for sql in QUERIES.values():
+        for sql in queries:
             reader = connection.read_arrow_batches(
                 query=sql, batch_size=1_000_000, max_bytes_per_batch=odbc.BATCH_BYTES, max_text_size=odbc.MAX_TEXT
             )

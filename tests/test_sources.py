@@ -27,14 +27,16 @@ def _tiny_open_dental(path: Path) -> Path:
                                     (2, 'HYG', 1, 'Lee', 'Bo', '', 1, 1, 0);
         INSERT INTO definition VALUES (10, 11, 0, 'Fillings', '', 0), (20, 1, 0, 'Discount', '-', 0),
                                       (30, 4, 0, 'Standard', '', 0);
-        INSERT INTO procedurecode VALUES (5, 'D2392', 'Resin two surfaces', 'C2P', 10, 0, 'XX');
+        INSERT INTO procedurecode VALUES (5, 'D2392', 'Resin two surfaces', 'C2P', 10, 0, 'XX'),
+                                         (6, 'D9999', 'Unspecified', 'Unsp', 0, 0, '');
         INSERT INTO patient (PatNum, LName, FName, PatStatus, Birthdate, Guarantor, PriProv, SecProv, BillingType,
                              ClinicNum, DateFirstVisit, HmPhone, WirelessPhone, Email)
              VALUES (1, 'Doe', 'Jan', 0, '1980-02-03', 1, 1, 2, 30, 0, '0001-01-01', '555-0100', '', ''),
                     (2, 'Doe', 'Kim', 5, '0001-01-01', 1, 1, 0, 30, 0, '2020-01-01', '', '555-0199', 'k@example.com');
         INSERT INTO procedurelog (ProcNum, PatNum, AptNum, ProcDate, ProcFee, ProcStatus, ProvNum, ClinicNum, CodeNum,
                                   UnitQty, BaseUnits)
-             VALUES (1, 1, 0, '2026-03-04', 120.5, 2, 1, 0, 5, 2, 1), (2, 1, 7, '2026-05-06', 99, 1, 2, 0, 5, 1, 0);
+             VALUES (1, 1, 0, '2026-03-04', 120.5, 2, 1, 0, 5, 2, 1), (2, 1, 7, '2026-05-06', 99, 1, 2, 0, 5, 1, 0),
+                    (3, 2, 0, '2026-05-06', 10, 1, 2, 0, 6, 1, 0), (4, 2, 0, '2026-05-06', 10, 1, 2, 0, 77, 1, 0);
         INSERT INTO claimproc (ClaimProcNum, ProcNum, ClaimNum, PatNum, ProvNum, InsPayEst, Status, InsPayAmt,
                                DateCP, WriteOff, WriteOffEst, ProcDate, ClinicNum)
              VALUES (1, 1, 3, 1, 1, 80, 1, 75.25, '2026-04-01', 20, 20, '2026-03-04', 0),
@@ -81,6 +83,17 @@ def test_procedure_fee_is_procfee_times_units_plus_base_units(tiny: dict[str, pd
     assert procs.loc[2, "fee"] == 99
     assert procs.loc[1, "status"] == "completed" and procs.loc[2, "status"] == "planned"
     assert procs.loc[1, "code"] == "D2392" and procs.loc[1, "category"] == "Fillings"
+
+
+def test_procedure_codes_are_looked_up_by_code_num(tiny: dict[str, pd.DataFrame]) -> None:
+    """Code, description and category come from procedurecode (and its ProcCat definition) by CodeNum, as a
+    LEFT JOIN gives them: a code without a category, or a CodeNum with no procedurecode row, leaves them null."""
+    procs = tiny["procedures"].set_index("procedure_id")
+    assert procs["code"].tolist()[:3] == ["D2392", "D2392", "D9999"]
+    assert procs.loc[2, "description"] == "Resin two surfaces" and procs.loc[3, "description"] == "Unspecified"
+    assert procs.loc[3, "code"] == "D9999" and pd.isna(procs.loc[3, "category"])
+    assert procs.loc[[4], ["code", "description", "category"]].isna().all(axis=None)
+    assert str(procs["code"].dtype) == "string"
 
 
 def test_zero_foreign_keys_and_no_dates_become_missing(tiny: dict[str, pd.DataFrame]) -> None:

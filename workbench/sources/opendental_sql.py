@@ -23,7 +23,15 @@ from workbench.sources.base import Progress, SourceInfo, completed, register, st
 from workbench.sources.odbc import PARALLEL_READS, chosen_reader, parse_odbc_url, reader_factory, snapshot_factory
 from workbench.sources.sql import DbApiReader, SqlReader, read_together
 
-__all__ = ["QUERIES", "OpenDentalSQL", "map_table", "provider_name", "sqlite_source"]
+__all__ = [
+    "PROCEDURE_CODES",
+    "QUERIES",
+    "OpenDentalSQL",
+    "map_table",
+    "provider_name",
+    "sqlite_source",
+    "with_procedure_codes",
+]
 
 PROC_STATUS = dict(enumerate(model.PROCEDURE_STATUSES, start=1))  # TP=1, C=2, ... TPi=8
 PAT_STATUS = dict(enumerate(model.PATIENT_STATUSES))
@@ -41,13 +49,11 @@ QUERIES: dict[str, str] = {
     "p.DateFirstVisit AS first_visit_date, d.ItemName AS billing_type, p.HmPhone AS home_phone, "
     "p.WirelessPhone AS mobile_phone, p.Email AS email, p.Zip AS zip "
     "FROM patient p LEFT JOIN definition d ON d.DefNum = p.BillingType",
+    # code, description and category come from PROCEDURE_CODES by code_num (see with_procedure_codes)
     "procedures": "SELECT pl.ProcNum AS procedure_id, pl.PatNum AS patient_id, pl.ProvNum AS provider_id, "
-    "pl.ClinicNum AS clinic_id, pl.AptNum AS appointment_id, pl.ProcDate AS date, "
-    "pc.ProcCode AS code, pc.Descript AS description, d.ItemName AS category, "
+    "pl.ClinicNum AS clinic_id, pl.AptNum AS appointment_id, pl.ProcDate AS date, pl.CodeNum AS code_num, "
     "pl.ProcStatus AS status, pl.ProcFee AS proc_fee, pl.UnitQty AS unit_qty, "
-    "pl.BaseUnits AS base_units, pl.DateTP AS date_planned "
-    "FROM procedurelog pl LEFT JOIN procedurecode pc ON pc.CodeNum = pl.CodeNum "
-    "LEFT JOIN definition d ON d.DefNum = pc.ProcCat",
+    "pl.BaseUnits AS base_units, pl.DateTP AS date_planned FROM procedurelog pl",
     "adjustments": "SELECT a.AdjNum AS adjustment_id, a.PatNum AS patient_id, a.ProvNum AS provider_id, "
     "a.ClinicNum AS clinic_id, a.ProcNum AS procedure_id, a.AdjDate AS date, a.AdjAmt AS amount, "
     "d.ItemName AS type FROM adjustment a LEFT JOIN definition d ON d.DefNum = a.AdjType",
@@ -88,6 +94,15 @@ QUERIES: dict[str, str] = {
     "r.RecallInterval AS recall_interval, r.IsDisabled AS disabled "
     "FROM recall r LEFT JOIN recalltype t ON t.RecallTypeNum = r.RecallTypeNum",
 }
+
+# The procedure codes, a short list (hundreds to a few thousand rows), read once per read and looked up by
+# CodeNum on the client: joining them to each of a million procedure rows on the server, and carrying three
+# text values per row over the wire and through the driver, cost more than half the procedures' read.
+PROCEDURE_CODES = (
+    "SELECT pc.CodeNum AS code_num, pc.ProcCode AS code, pc.Descript AS description, d.ItemName AS category "
+    "FROM procedurecode pc LEFT JOIN definition d ON d.DefNum = pc.ProcCat"
+)
+_CODES = "procedure codes"  # PROCEDURE_CODES's name among a read's queries
 
 # canonical table -> (Open Dental table, key, change stamp as the table's query names it, stamp column)
 CHANGE_CURSORS: dict[str, tuple[str, str, str, str]] = {
@@ -151,6 +166,16 @@ def _integers(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return numbers.notna().to_numpy(), numbers.to_numpy(dtype="float64", na_value=-1).astype(np.int64)
 
 
+def with_procedure_codes(raw: pd.DataFrame, codes: pd.DataFrame) -> pd.DataFrame:
+    """Procedures read with ``code_num`` (QUERIES["procedures"]) given their code, description and category
+    from ``codes`` (PROCEDURE_CODES's rows); a CodeNum not among them leaves the three null, as the join did."""
+    position = pd.Index(_integers(codes["code_num"])[1]).get_indexer(_integers(raw["code_num"])[1])
+    df = raw.drop(columns="code_num")
+    for column in ("code", "description", "category"):
+        df[column] = codes[column].astype(model.TEXT).array.take(position, allow_fill=True)
+    return df
+
+
 def provider_name(first: pd.Series, last: pd.Series, suffix: pd.Series) -> pd.Series:
     """ "First Last, Suffix" as providers are shown (parts that are missing left out)."""
     name = (model.to_text(first).fillna("") + " " + model.to_text(last).fillna("")).str.strip()
@@ -204,6 +229,14 @@ def map_table(table: str, raw: pd.DataFrame) -> pd.DataFrame:
         df["interval_months"] = (interval // 65536) % 256
         df["disabled"] = df["disabled"].astype(bool)
     return model.conform(table, df)
+
+
+def _mapped(table: str, raw: pd.DataFrame, codes: pd.DataFrame | None) -> pd.DataFrame:
+    """A table as QUERIES reads it, mapped to the canonical frame (procedures given their ``codes`` first)."""
+    if table == "procedures":
+        assert codes is not None, "procedures are read with their codes"
+        raw = with_procedure_codes(raw, codes)
+    return map_table(table, raw)
 
 
 class OpenDentalSQL:
@@ -292,11 +325,16 @@ class OpenDentalSQL:
             stamp = CHANGE_CURSORS[table][2]
             cutoff = (pd.Timestamp(mark) - pd.Timedelta(seconds=overlap_seconds)).strftime("%Y-%m-%d %H:%M:%S")
             queries[table] = (f"{QUERIES[table]} WHERE {stamp} >= ?", [cutoff])
-        frames = {}
-        for table, raw in read_together(self._open, queries, self._connections):
-            frames[table] = map_table(table, raw)
-            if progress:
-                progress(table, len(frames[table]))
+        if "procedures" in queries:  # first, so that the procedures can be mapped as soon as they are in
+            queries = {_CODES: (PROCEDURE_CODES, []), **queries}
+        frames: dict[str, pd.DataFrame] = {}
+        held: dict[str, pd.DataFrame] = {}  # read, not yet mapped (procedures until their codes are in)
+        for name, raw in read_together(self._open, queries, self._connections):
+            held[name] = raw
+            for table in [t for t in held if t != _CODES and (t != "procedures" or _CODES in held)]:
+                frames[table] = _mapped(table, held.pop(table), held.get(_CODES))
+                if progress:
+                    progress(table, len(frames[table]))
         return {table: frames[table] for table in since}
 
     def counts(self, tables: Sequence[str], reader: SqlReader | None = None) -> dict[str, int]:
@@ -344,12 +382,13 @@ class OpenDentalSQL:
         """Each table as soon as it is read, the next one read only when asked for (a cache writes one table
         while the next is read)."""
         with closing(self._open()) as reader:
+            codes = reader.frame(PROCEDURE_CODES) if "procedures" in tables else None
             for table in tables:
                 # the tables that grow with the practice's history may be read in parts; lists stay whole
                 raw = reader.frame(
                     QUERIES[table], split_on=model.TABLES[table].key if table in CHANGE_CURSORS else None
                 )
-                frame = map_table(table, raw)
+                frame = _mapped(table, raw, codes)
                 if progress:
                     progress(table, len(frame))
                 yield table, frame
