@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 import plotly.io as pio
-from plotly.io._base_renderers import MimetypeRenderer
+from plotly.basedatatypes import BaseFigure
 
 from workbench.errors import UsageError
 from workbench.formatting import money, pct
@@ -32,6 +33,7 @@ __all__ = [
     "attention",
     "complete_list",
     "definition",
+    "figure_bundle",
     "group_grid",
     "kpis",
     "open_practice",
@@ -39,29 +41,41 @@ __all__ = [
     "show_table",
 ]
 
-RENDERER = "workbench_html"
+
+def figure_bundle(fig: BaseFigure) -> dict[str, Any]:
+    """A figure as a report shows it: plotly's own mimetype (JupyterLab draws it) and HTML without plotly.js
+    or MathJax (the exported page provides plotly.js once)."""
+    fig_dict = fig.to_dict()
+    markup = pio.to_html(
+        fig_dict,
+        include_plotlyjs=False,
+        include_mathjax=False,
+        full_html=False,
+        default_width="100%",
+        validate=False,
+        config={"displaylogo": False, "responsive": True},
+    )
+    return {
+        "application/vnd.plotly.v1+json": json.loads(pio.to_json(fig_dict, validate=False, remove_uids=False)),
+        "text/html": f'<div class="wb-figure">{markup}</div>',
+    }
 
 
-class _ReportHtmlRenderer(MimetypeRenderer):
-    """text/html for a figure without plotly.js or MathJax: the page provides plotly.js once."""
+def _display_figure(fig: BaseFigure) -> None:
+    from IPython.display import display
 
-    def to_mimebundle(self, fig_dict: dict[str, Any]) -> dict[str, str]:
-        markup = pio.to_html(
-            fig_dict,
-            include_plotlyjs=False,
-            include_mathjax=False,
-            full_html=False,
-            default_width="100%",
-            validate=False,
-            config={"displaylogo": False, "responsive": True},
-        )
-        return {"text/html": f'<div class="wb-figure">{markup}</div>'}
+    display(figure_bundle(fig), raw=True)
 
 
 def setup() -> None:
-    """Configure plotly and pandas for report notebooks."""
-    pio.renderers[RENDERER] = _ReportHtmlRenderer()
-    pio.renderers.default = f"plotly_mimetype+{RENDERER}"
+    """Configure plotly and pandas for report notebooks: a figure a cell shows is displayed as
+    ``figure_bundle`` gives it (directly, not through plotly's renderers, whose module imports nbformat and
+    jsonschema: 0.2 s of every report's kernel)."""
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is not None:
+        shell.display_formatter.ipython_display_formatter.for_type(BaseFigure, _display_figure)
     pd.set_option("display.max_columns", 30)
 
 
