@@ -8,7 +8,8 @@ One demo practice (30,000 patients × 10 years by default) serves every row:
 - each report against papermill running an empty notebook (kernel start and stop), wall and CPU (the CPU
   of the report's kernel included), best of ``--repeat``;
 - over ODBC from MariaDB (the practice loaded into it): the full extract with the cache written against
-  ``pandas.read_sql`` over pyodbc and against arrow-odbc's raw read of the same queries, and incremental
+  ``pandas.read_sql`` over pyodbc (a query per table, as the goal was set; and the statements the extract
+  sends) and against arrow-odbc's raw read of the statements the extract sends, and incremental
   refreshes after office days of edits, each as a share of the full extract and in seconds (medians of ``--repeat``).
 Without the MariaDB test login (scripts/services.sh) the ODBC rows say so instead of a figure.
 """
@@ -100,6 +101,7 @@ def warm_load(url: str, root: Path, rows: list[Row]) -> None:
 
 def reports(url: str, root: Path, repeat: int, rows: list[Row]) -> None:
     """Each report (warm cache, no refresh) against papermill running an empty notebook, best of ``repeat``."""
+    from workbench.kernels import quiet_kernel_manager
     from workbench.reports import REPORTS, render_report
 
     empty = root / "empty.ipynb"
@@ -114,6 +116,7 @@ def reports(url: str, root: Path, repeat: int, rows: list[Row]) -> None:
                     kernel_name="python3",
                     progress_bar=False,
                     extra_arguments=["--IPKernelApp.log_level=ERROR"],  # as a report's kernel runs
+                    kernel_manager_class=quiet_kernel_manager(),
                 )
             )
         )
@@ -154,10 +157,12 @@ def odbc_extract(url: str, root: Path, repeat: int, rows: list[Row]) -> None:
         rows.append(("ODBC extract and refreshes", "not measured", "", f"[yellow]{exc}[/]"))
         return
     database = server + f"Database={DATABASE};"
-    queries = [*QUERIES.values(), PROCEDURE_CODES]  # the statements the extract sends, each once
+    sent = [*QUERIES.values(), PROCEDURE_CODES]  # the statements the extract sends, each once
+    by_table = [*QUERIES.values()]  # read_sql as the goal was set: one query per table, procedures joined
+    by_table[list(QUERIES).index("procedures")] = PROCEDURES_JOINED
     odbc_url = f"opendental+odbc:{SERVER};Database={DATABASE}?password_env=WORKBENCH_TEST_DB_PASSWORD"
 
-    def read_sql_all() -> None:
+    def read_sql_all(queries: list[str]) -> None:
         with pyodbc.connect(database) as conn, warnings.catch_warnings():
             warnings.simplefilter("ignore")  # pandas warns that pyodbc is not SQLAlchemy
             for sql in queries:
@@ -165,7 +170,7 @@ def odbc_extract(url: str, root: Path, repeat: int, rows: list[Row]) -> None:
 
     def arrow_raw_all() -> None:
         connection = arrow_odbc.connect(database)
-        for sql in queries:
+        for sql in sent:
             reader = connection.read_arrow_batches(
                 query=sql, batch_size=1_000_000, max_bytes_per_batch=odbc.BATCH_BYTES, max_text_size=odbc.MAX_TEXT
             )
@@ -178,21 +183,34 @@ def odbc_extract(url: str, root: Path, repeat: int, rows: list[Row]) -> None:
 
     times: dict[str, list[float]] = {}
     for _ in range(repeat):
-        for label, action in (("read_sql", read_sql_all), ("arrow", arrow_raw_all), ("full", full)):
+        for label, action in (
+            ("read_sql", lambda: read_sql_all(by_table)),
+            ("read_sql sent", lambda: read_sql_all(sent)),
+            ("arrow", arrow_raw_all),
+            ("full", full),
+        ):
             times.setdefault(label, []).append(measured(action)[0])
-    read_sql, arrow, whole = (statistics.median(times[k]) for k in ("read_sql", "arrow", "full"))
+    read_sql, same, arrow, whole = (statistics.median(times[k]) for k in ("read_sql", "read_sql sent", "arrow", "full"))
     rows.append(("full extract over ODBC, every table, cache written", f"{whole:.2f} s", "", ""))
     rows.append(
         (
-            "  pandas.read_sql over pyodbc of the same queries ÷ it",
-            f"{read_sql / whole:.1f}×",
+            "  pandas.read_sql over pyodbc, a query per table (procedures joined to their codes) ÷ it",
+            f"{read_sql / whole:.1f}× ({read_sql:.1f} s)",
             "≥ 8×",
             verdict(read_sql / whole >= 8),
         )
     )
     rows.append(
         (
-            "  it ÷ arrow-odbc's raw read of the same queries",
+            "  pandas.read_sql over pyodbc of the statements the extract sends ÷ it",
+            f"{same / whole:.1f}× ({same:.1f} s)",
+            "",
+            "",
+        )
+    )
+    rows.append(
+        (
+            "  it ÷ arrow-odbc's raw read of the statements the extract sends",
             f"{whole / arrow:.2f}×",
             "≤ 1.2×",
             verdict(whole / arrow <= 1.2),
@@ -251,6 +269,19 @@ def odbc_extract(url: str, root: Path, repeat: int, rows: list[Row]) -> None:
         )
     with pyodbc.connect(server, autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS `{DATABASE}`")
+
+
+# procedures as one query gives them, joined on the server to their codes and categories (the extract reads
+# the codes once instead: workbench.sources.opendental_sql.PROCEDURE_CODES)
+PROCEDURES_JOINED = (
+    "SELECT pl.ProcNum AS procedure_id, pl.PatNum AS patient_id, pl.ProvNum AS provider_id, "
+    "pl.ClinicNum AS clinic_id, pl.AptNum AS appointment_id, pl.ProcDate AS date, "
+    "pc.ProcCode AS code, pc.Descript AS description, d.ItemName AS category, "
+    "pl.ProcStatus AS status, pl.ProcFee AS proc_fee, pl.UnitQty AS unit_qty, "
+    "pl.BaseUnits AS base_units, pl.DateTP AS date_planned "
+    "FROM procedurelog pl LEFT JOIN procedurecode pc ON pc.CodeNum = pl.CodeNum "
+    "LEFT JOIN definition d ON d.DefNum = pc.ProcCat"
+)
 
 
 def buffer_pool(database: str) -> tuple[int, int]:
