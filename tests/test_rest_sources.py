@@ -375,10 +375,12 @@ def test_cache_and_outputs_hold_no_secret(demo_db: Path, tmp_path: Path) -> None
 # -- workbench simulate ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("system", ["opendental-api", "ascend-api"])
+@pytest.mark.parametrize(("system", "ignoring_ctrl_c"), [("opendental-api", False), ("ascend-api", True)])
 def test_simulate_command_serves_a_practice_the_client_reads(
-    system: str, demo_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    system: str, ignoring_ctrl_c: bool, demo_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """Served, read by the client, and stopped by Ctrl-C (SIGINT), also when started with SIGINT ignored, as a
+    shell script's background job is."""
     import os
     import signal
     import subprocess
@@ -387,6 +389,8 @@ def test_simulate_command_serves_a_practice_the_client_reads(
     from workbench.cli import main
 
     command = [sys.executable, "-m", "workbench", "simulate", system, "--source", demo_url, "--port", "0"]
+    if ignoring_ctrl_c:  # the shell ignores SIGINT and hands that on (exec keeps the process, so the pid)
+        command = ["bash", "-c", 'trap "" INT; exec "$@"', "bash", *command]
     sim = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
     try:
         assert sim.stdout is not None

@@ -682,6 +682,7 @@ def simulate(
     ASCEND_CLIENT_ID and ASCEND_CLIENT_SECRET); where unset, throwaway ones are made and shown.
     """
     import secrets as token_source
+    import signal
     import threading
 
     from workbench.simulators import FaultPlan, ascend_api, database_for, opendental_api, parse_fault, serve
@@ -706,6 +707,10 @@ def simulate(
         server = opendental_api.app(database, first, second, mode=mode, rate=rate, faults=plan)
     else:
         server = ascend_api.app(database, first, second, "demo-org", rate=rate, faults=plan)
+    if threading.current_thread() is threading.main_thread():
+        # Ctrl-C (SIGINT) stops the simulator even where it was started with SIGINT ignored, as a shell script's
+        # background job (`workbench simulate ... &`) is: Python then installs no handler of its own
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         with serve(server, port=port) as base:
             if system == "opendental-api":
