@@ -97,7 +97,8 @@ QUERIES: dict[str, str] = {
 
 # The procedure codes, a short list (hundreds to a few thousand rows), read once per read and looked up by
 # CodeNum on the client: joining them to each of a million procedure rows on the server, and carrying three
-# text values per row over the wire and through the driver, cost more than half the procedures' read.
+# text values per row over the wire and through the driver, cost about 40 % of the procedures' read on our
+# side and a fifth of the server's (30,000 patients x 10 years over ODBC).
 PROCEDURE_CODES = (
     "SELECT pc.CodeNum AS code_num, pc.ProcCode AS code, pc.Descript AS description, d.ItemName AS category "
     "FROM procedurecode pc LEFT JOIN definition d ON d.DefNum = pc.ProcCat"
